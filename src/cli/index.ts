@@ -1,0 +1,1 @@
+export { main, VERSION, type CliIo } from './main.js';

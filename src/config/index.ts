@@ -1,0 +1,5 @@
+export { loadConfig, parseConfig, resolveConfigPath, DEFAULT_CONFIG_PATH } from './load.js';
+export {
+  configSchema, formatPath,
+  type Config, type CertificateConfig, type DhparamsConfig, type DnsZoneConfig, type TlsaRecordConfig,
+} from './schema.js';

@@ -1,0 +1,2 @@
+export * from './types.js';
+export { runRefresh, collectStatus, type RefreshReport } from './runner.js';

@@ -1,0 +1,1 @@
+export { httpRequest, type HttpRequest, type HttpResponse } from './http.js';

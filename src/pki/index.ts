@@ -1,0 +1,5 @@
+export { parsePem, toPem, type PemBlock } from './pem.js';
+export {
+  parseCertificateChain, describeCertificate, parsePrivateKey, keyMatchesCertificate, hasMustStaple, spkiDer, toPkijs, keyDescription,
+  type CertificateChain, type CertificateFacts,
+} from './certificate.js';

@@ -1,0 +1,16 @@
+import { createTestPki } from '../pki.js';
+import os from 'node:os'; import fs from 'node:fs/promises'; import path from 'node:path';
+const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pki-'));
+let t=performance.now();
+const pki = await createTestPki(dir);
+console.log('pki', performance.now()-t); t=performance.now();
+const leaf = await pki.issueLeaf({name:'mail.example.test', sans:['mail.example.test','127.0.0.1'], ocspUrl:'http://127.0.0.1:9999', mustStaple:true});
+console.log('leaf', performance.now()-t); t=performance.now();
+const rsa = await pki.issueLeaf({name:'rsa.example.test', sans:['rsa.example.test'], keyType:'rsa', notBefore:new Date(Date.now()-86400e3*10), notAfter:new Date(Date.now()+86400e3)});
+console.log('rsa', performance.now()-t); t=performance.now();
+const signer = await pki.issueOcspSigner({name:'ocsp signer'});
+const other = await pki.createOtherCa('other');
+const os2 = await pki.issueOcspSigner({name:'foreign signer', issuer: other});
+await pki.revoke(rsa, {reason:'keyCompromise', revokedAt:new Date(Date.now()-3600e3)});
+console.log('rest', performance.now()-t);
+console.log(dir, leaf.serialHex, rsa.serialHex);
