@@ -27,6 +27,8 @@ check openssl      openssl
 check certbot      certbot
 check lego         lego
 check dehydrated   dehydrated
+# swaks needs Net::SSLeay for --tls / --tlsc (test/support/exim.ts users).
+perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-system-deps: everything present"

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { X509Certificate } from 'node:crypto';
 import type { CertificateConfig } from '../config/index.js';
-import { describeError, type SerializedError } from '../errors/index.js';
+import { describeError, TlskeeperError, type SerializedError } from '../errors/index.js';
 import {
   describeCertificate, keyMatchesCertificate, parseCertificateChain, parsePrivateKey, type CertificateFacts,
 } from '../pki/index.js';
@@ -47,6 +47,7 @@ export async function readCertificateEntry(config: CertificateConfig): Promise<O
 }
 
 function fileError(err: unknown, object: string, code: string): SerializedError {
+  if (err instanceof TlskeeperError) return err.toJSON();
   const errno = (err as NodeJS.ErrnoException).code;
   if (errno) {
     return {

@@ -41,7 +41,7 @@ export function parseConfig(text: string, file = '<config>'): Config {
       path: '(yaml)',
       message: e.message.split('\n')[0] ?? e.message,
       hint: 'fix the YAML syntax (indentation with spaces, a colon after each key)',
-      ...(e.linePos?.[0] ? { line: e.linePos[0].line } : {}),
+      line: lineCounter.linePos(e.pos[0]).line,
     })));
   }
   const raw: unknown = doc.toJS() ?? {};

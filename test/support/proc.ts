@@ -14,6 +14,8 @@ export interface StartProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** stdout and stderr are appended here; required so failures can show a log tail. */
   logFile: string;
+  /** Start in a new session/process group (default true). */
+  detached?: boolean;
 }
 
 export interface ManagedProcess {
@@ -104,7 +106,10 @@ export function startProcess(argv: readonly string[], opts: StartProcessOptions)
     child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      detached: true,
+      // detached => setsid(): own session and process group, so stop() can
+      // signal the whole group. openssl ocsp -multi needs detached:false
+      // (it calls setpgid(0,0) itself, which a session leader may not).
+      detached: opts.detached ?? true,
       stdio: ['ignore', fd, fd],
     });
   } finally {
@@ -145,11 +150,10 @@ export function startProcess(argv: readonly string[], opts: StartProcessOptions)
           // Signal the group even if the leader already exited: forked
           // children may still be alive in it.
           killGroup(pid, signal);
-          const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
-          const r = exitedFlag ? 'exited' : await Promise.race([exited.then(() => 'exited' as const), timer]);
+          let r = exitedFlag ? 'exited' : await raceRef(exited, timeoutMs);
           if (r === 'timeout') {
             killGroup(pid, 'SIGKILL');
-            await exited;
+            r = await raceRef(exited, 5000);
           }
           // Anything left in the group (children that ignored the signal).
           killGroup(pid, 'SIGKILL');
@@ -162,6 +166,22 @@ export function startProcess(argv: readonly string[], opts: StartProcessOptions)
   };
   live.add(mp);
   return mp;
+}
+
+/**
+ * Waits for `p` or `ms`, keeping the event loop alive meanwhile with a ref'd
+ * timer (children are unref'd, so awaiting their exit alone would let Node quit).
+ */
+async function raceRef<T>(p: Promise<T>, ms: number): Promise<'exited' | 'timeout'> {
+  let t: NodeJS.Timeout | undefined;
+  const timer = new Promise<'timeout'>((r) => {
+    t = setTimeout(() => r('timeout'), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => 'exited' as const), timer]);
+  } finally {
+    clearTimeout(t);
+  }
 }
 
 export interface WaitForOptions {
