@@ -23,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { firstCertPem, allCertPems } from './pki.js';
+import { allCertPems } from './pki.js';
 import { assertAlive, freePort, isTcpListening, run, startProcess, waitFor, type ManagedProcess } from './proc.js';
 
 export const EXIM_BIN = '/usr/sbin/exim4';
@@ -123,7 +123,6 @@ function buildConfig(o: {
     'rfc1413_hosts =',
     'rfc1413_query_timeout = 0s',
     'log_selector = +tls_sni +tls_certificate_verified +smtp_connection',
-    'queue_run_max = 0',
     `domainlist local_domains = ${o.localDomain}`,
     'acl_smtp_rcpt = acl_check_rcpt',
   );
@@ -348,7 +347,7 @@ export interface SmtpTlsProbeResult {
 /** Runs `openssl s_client` against an SMTP port and parses what it saw. */
 export async function smtpTlsProbe(opts: SmtpTlsProbeOptions): Promise<SmtpTlsProbeResult> {
   const host = opts.host ?? '127.0.0.1';
-  const argv = ['openssl', 's_client', '-connect', `${host}:${opts.port}`, '-showcerts'];
+  const argv = ['openssl', 's_client', '-connect', `${host}:${opts.port}`, '-showcerts', '-nocommands'];
   if (opts.mode === 'starttls') argv.push('-starttls', 'smtp');
   if (opts.status ?? true) argv.push('-status');
   if (opts.servername) argv.push('-servername', opts.servername);
@@ -360,8 +359,13 @@ export async function smtpTlsProbe(opts: SmtpTlsProbeOptions): Promise<SmtpTlsPr
 }
 
 export function parseSClient(stdout: string, stderr: string, code: number | null): SmtpTlsProbeResult {
-  const chainPems = allCertPems(stdout);
-  const certPem = chainPems[0] ?? firstCertPem(stdout);
+  // Only the "Certificate chain" section: the OCSP block printed before it
+  // may contain the responder's certificate in PEM form too.
+  const chainStart = stdout.indexOf('Certificate chain');
+  const chainEnd = chainStart >= 0 ? stdout.indexOf('\n---\n', chainStart) : -1;
+  const chainText = chainStart >= 0 ? stdout.slice(chainStart, chainEnd >= 0 ? chainEnd : undefined) : '';
+  const chainPems = allCertPems(chainText);
+  const certPem = chainPems[0] ?? null;
   let ocspResponseText: string | null = null;
   const m = /OCSP response:\s*\n=+\n([\s\S]*?)\n=+\n/.exec(stdout);
   if (m && m[1] !== undefined) ocspResponseText = m[1];

@@ -27,6 +27,7 @@
 //  - `-ignore_err` keeps it running after a malformed request.
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Ca } from './pki.js';
 import { freePort, run, startProcess, waitForListeningPort, type ManagedProcess } from './proc.js';
 
 export interface OcspResponderOptions {
@@ -155,4 +156,19 @@ export async function ocspResponseText(derPath: string): Promise<string> {
 /** Reads a DER OCSP response file (convenience for tests). */
 export function readOcspDer(derPath: string): Promise<Buffer> {
   return readFile(derPath);
+}
+
+/** startOcspResponder for a pki.ts CA (its index and certificate) and a signer (default: the CA itself). */
+export function startOcspResponderForCa(
+  ca: Ca,
+  signer: { certPath: string; keyPath: string } | null,
+  opts: Omit<OcspResponderOptions, 'indexPath' | 'caCertPath' | 'signerCertPath' | 'signerKeyPath'>,
+): Promise<OcspResponder> {
+  return startOcspResponder({
+    ...opts,
+    indexPath: ca.indexPath,
+    caCertPath: ca.certPath,
+    signerCertPath: signer?.certPath ?? ca.certPath,
+    signerKeyPath: signer?.keyPath ?? ca.keyPath,
+  });
 }

@@ -531,3 +531,35 @@ export async function createTestPki(dir: string, opts: TestPkiOptions = {}): Pro
   const intermediate = await Ca.createIntermediate(`${prefix} intermediate CA`, path.join(dir, 'intermediate'), root, keyType);
   return new TestPki(dir, root, intermediate, keyType);
 }
+
+export interface DhParamsOptions {
+  /**
+   * 'ffdhe' (default): an RFC 7919 group (ffdhe2048/3072/4096) via
+   *   `openssl genpkey -genparam`, instant, PKCS#3 "BEGIN DH PARAMETERS".
+   * 'generate': fresh safe-prime `openssl dhparam BITS` (1024: ~0.2 s, 2048: seconds to a minute).
+   * 'dsaparam': `openssl dhparam -dsaparam BITS`, fast but written as
+   *   "BEGIN X9.42 DH PARAMETERS", which GnuTLS (Debian's Exim) rejects with
+   *   "gnutls_dh_params_import_pkcs3: Base64 unexpected header error" on every
+   *   TLS connection: useful for negative tests.
+   */
+  method?: 'ffdhe' | 'generate' | 'dsaparam';
+  bits?: 1024 | 2048 | 3072 | 4096;
+}
+
+/** Writes DH parameters (PEM) to `outPath` and returns the PEM. */
+export async function writeDhParams(outPath: string, opts: DhParamsOptions = {}): Promise<string> {
+  const method = opts.method ?? 'ffdhe';
+  const bits = opts.bits ?? 2048;
+  if (method === 'ffdhe') {
+    if (bits === 1024) throw new Error('no ffdhe1024 group; use method generate');
+    await runChecked(['openssl', 'genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', `group:ffdhe${bits}`, '-out', outPath], {
+      timeoutMs: 20_000,
+    });
+  } else {
+    const argv = ['openssl', 'dhparam', '-out', outPath];
+    if (method === 'dsaparam') argv.push('-dsaparam');
+    argv.push(String(bits));
+    await runChecked(argv, { timeoutMs: 300_000 });
+  }
+  return readFile(outPath, 'utf8');
+}

@@ -2,12 +2,19 @@
 // their own process group with output captured to a log file, run short
 // commands with a timeout, find free loopback ports, and wait for readiness.
 //
-// Every ManagedProcess is registered in a module-level set; a process 'exit'
-// handler SIGKILLs the process groups still alive so a crashed or interrupted
-// test run never leaves daemons behind.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Leftover daemons are prevented three ways: every ManagedProcess is
+// registered in a module-level set and a process 'exit' handler SIGKILLs the
+// groups still alive; SIGINT/SIGTERM/SIGHUP to the test process do the same
+// and then re-raise; and daemons are started through
+// `setpriv --pdeathsig SIGKILL` so they die even if the test process is
+// SIGKILLed (not inherited by processes they fork, e.g. `openssl ocsp -multi`
+// children).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface StartProcessOptions {
   cwd?: string;
@@ -16,6 +23,8 @@ export interface StartProcessOptions {
   logFile: string;
   /** Start in a new session/process group (default true). */
   detached?: boolean;
+  /** Kill the process when the test process dies, via setpriv --pdeathsig (default true). */
+  pdeathsig?: boolean;
 }
 
 export interface ManagedProcess {
@@ -50,39 +59,25 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+function killAllLive(): void {
+  for (const p of live) {
+    if (!p.hasExited()) killGroup(p.pid, 'SIGKILL');
+  }
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const p of live) {
-      if (!p.hasExited()) killGroup(p.pid, 'SIGKILL');
-    }
-  });
-}
-
-/**
- * Extra pids (e.g. daemons that re-exec or fork away from the process group
- * they were started in) to SIGKILL at process exit. Returns an unregister fn.
- */
-const extraPids = new Set<number>();
-let extraHookInstalled = false;
-export function killOnExit(pid: number): () => void {
-  extraPids.add(pid);
-  if (!extraHookInstalled) {
-    extraHookInstalled = true;
-    process.on('exit', () => {
-      for (const p of extraPids) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
+  process.on('exit', killAllLive);
+  // Daemons run in their own sessions, so a signal to the test process (or
+  // its process group) does not reach them: kill them, then re-raise so the
+  // signal keeps its usual effect.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killAllLive();
+      process.kill(process.pid, sig);
     });
   }
-  return () => {
-    extraPids.delete(pid);
-  };
 }
 
 export function readTail(file: string, n = 40): string {
@@ -96,10 +91,29 @@ export function readTail(file: string, n = 40): string {
   }
 }
 
+const SETPRIV = '/usr/bin/setpriv';
+let setprivOk: boolean | undefined;
+function hasSetprivPdeathsig(): boolean {
+  if (setprivOk === undefined) {
+    try {
+      setprivOk = existsSync(SETPRIV) && execFileSync(SETPRIV, ['--help'], { encoding: 'utf8' }).includes('--pdeathsig');
+    } catch {
+      setprivOk = false;
+    }
+  }
+  return setprivOk;
+}
+
 export function startProcess(argv: readonly string[], opts: StartProcessOptions): ManagedProcess {
-  const [cmd, ...args] = argv;
+  if (argv.length === 0) throw new Error('startProcess: empty argv');
+  // Wrap in `setpriv --pdeathsig SIGKILL` (util-linux) so the daemon dies even
+  // if the test process is SIGKILLed (no exit handler runs then). setpriv
+  // execs the command: same pid, so stop() and process groups are unaffected.
+  const full = opts.pdeathsig === false || !hasSetprivPdeathsig() ? [...argv] : [SETPRIV, '--pdeathsig', 'SIGKILL', '--', ...argv];
+  const [cmd, ...args] = full;
   if (!cmd) throw new Error('startProcess: empty argv');
   installExitHook();
+  appendFileSync(opts.logFile, `[${new Date().toISOString()}] $ ${argv.join(' ')}\n`);
   const fd = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
@@ -150,10 +164,10 @@ export function startProcess(argv: readonly string[], opts: StartProcessOptions)
           // Signal the group even if the leader already exited: forked
           // children may still be alive in it.
           killGroup(pid, signal);
-          let r = exitedFlag ? 'exited' : await raceRef(exited, timeoutMs);
+          const r = exitedFlag ? 'exited' : await raceRef(exited, timeoutMs);
           if (r === 'timeout') {
             killGroup(pid, 'SIGKILL');
-            r = await raceRef(exited, 5000);
+            await raceRef(exited, 5000);
           }
           // Anything left in the group (children that ignored the signal).
           killGroup(pid, 'SIGKILL');
@@ -229,7 +243,7 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Throw if the exit code is not 0 (default false). */
   check?: boolean;
-  /** Return stdout as a Buffer too (binary output). */
+  /** Stop collecting stdout beyond this many bytes (default 64 MiB). stdoutBuffer has the raw bytes. */
   maxBuffer?: number;
 }
 
@@ -386,4 +400,22 @@ export function withLogTail(e: unknown, proc: { logFile: string; logTail(n?: num
 /** Milliseconds since `t0` (performance.now based), rounded. */
 export function msSince(t0: number): number {
   return Math.round(performance.now() - t0);
+}
+
+/** A fresh 0700 directory under os.tmpdir() (fs.mkdtemp). */
+export async function makeTempDir(prefix = 'tlskeeper-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * Removes a directory made by makeTempDir, unless TLSKEEPER_KEEP_TMP is set
+ * (then its path is printed so the logs can be read after a failure).
+ */
+export async function removeTempDir(dir: string | undefined): Promise<void> {
+  if (!dir) return;
+  if (process.env.TLSKEEPER_KEEP_TMP) {
+    process.stderr.write(`[test kit] keeping ${dir}\n`);
+    return;
+  }
+  await rm(dir, { recursive: true, force: true });
 }
