@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, resolveConfigPath, type Config } from '../config/index.js';
+import { listTlsaRecords } from '../dane/index.js';
 import { ConfigError, TlskeeperError, UsageError, describeError } from '../errors/index.js';
 import { JOB_NAMES, SEVERITY_EXIT, collectStatus, runRefresh, worst, type JobContext, type JobName, type Severity } from '../jobs/index.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/index.js';
@@ -147,6 +148,28 @@ export async function main(args: string[], io: CliIo = defaultIo()): Promise<num
     .description('probe the live endpoints (not available yet)')
     .action(() => {
       throw new TlskeeperError('the check command is not available in this version', { code: 'NOT_IMPLEMENTED', hint: 'use `tlskeeper status` for now' });
+    });
+
+  program.command('tlsa')
+    .description('print the TLSA records of the current key(s) in zone-file form; exit 1 when one cannot be computed')
+    .option('--cert <name>', 'only this certificate')
+    .action(async (opts: { cert?: string }) => {
+      const { config } = await setup();
+      checkCertName(config, opts.cert);
+      const listing = await listTlsaRecords(config, opts.cert);
+      exitCode = listing.errors.length > 0 ? 1 : 0;
+      if (globals().json) {
+        io.stdout(`${toJson({ tlskeeper: VERSION, ...listing, exitCode })}\n`);
+        return;
+      }
+      // Warnings as zone-file comments, so the output stays pasteable.
+      const out = [
+        ...listing.warnings.map((w) => `; WARNING ${w.name}: ${w.message}${w.hint ? ` (${w.hint})` : ''}`),
+        ...listing.records.map((r) => r.line),
+      ];
+      if (listing.records.length === 0 && listing.errors.length === 0) out.push(`; no tlsa records configured${opts.cert ? ` for certificate ${opts.cert}` : ''}`);
+      if (out.length > 0) io.stdout(`${out.join('\n')}\n`);
+      for (const e of listing.errors) io.stderr(`tlskeeper: ${e.name}: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
     });
 
   program.command('version')
