@@ -4,6 +4,8 @@
  * TLSA `3 1 1 <hex>` (lower-case hex), TXT `"text"`.
  */
 
+import type { Logger } from '../log/index.js';
+
 export type RecordType = 'TLSA' | 'TXT';
 
 /** A whole RRset: every record of one owner name and type (RFC 2181 §5). */
@@ -33,7 +35,8 @@ export interface DnsOperationOptions {
  *   `undefined` when the name has no records of that type.
  * - Failures throw `DnsError` with one of the codes `DNS_AUTH_FAILED`,
  *   `DNS_REFUSED`, `DNS_NOT_AUTHORITATIVE`, `DNS_TIMEOUT`, `DNS_FAILED`, and a
- *   hint. A failed change leaves the zone as it was.
+ *   hint. A failed change leaves the zone as it was. (An operation aborted
+ *   through `signal` throws `DNS_ABORTED`.)
  * - Secrets (TSIG keys, API keys) never appear in errors or logs.
  * - Every network call has a timeout and honours `signal`.
  */
@@ -56,4 +59,13 @@ export interface DnsProviderMetadata {
   description: string;
   /** Config keys it reads, each with a one-line explanation. */
   configKeys: Record<string, string>;
+  /** Longer reference text (e.g. the exec provider's protocol), for README and `--help`. */
+  details?: string;
+}
+
+/** What a provider factory receives besides its zone configuration. */
+export interface DnsProviderDeps {
+  log?: Logger;
+  /** Clock, milliseconds since the epoch (TSIG's time signed); tests inject skew here. */
+  now?: () => number;
 }
