@@ -3,3 +3,4 @@ export {
   parseCertificateChain, describeCertificate, parsePrivateKey, keyMatchesCertificate, hasMustStaple, spkiDer, toPkijs, keyDescription,
   type CertificateChain, type CertificateFacts,
 } from './certificate.js';
+export * from './ocsp-codec.js';

@@ -1,0 +1,221 @@
+/**
+ * `npm run bench ocsp`: refreshing 1,000 OCSP staples.
+ *
+ * 1,000 certificates (ECDSA, one per directory like /etc/letsencrypt/live/<name>/)
+ * name their OCSP URL in AIA; the URLs are spread over several local
+ * `openssl ocsp` responders (one request at a time each, so several, each
+ * with `-multi` children), signing with a delegated responder certificate.
+ * Printed:
+ *   tlskeeper   wall time of `tlskeeper --json refresh ocsp --force` (in
+ *               process: config, read, plan, fetch, validate, write, state)
+ *   floor (a)   the responders alone: the same 1,000 prebuilt requests (the
+ *               exact GET URLs tlskeeper sends) at the same concurrency
+ *   script (b)  one `openssl ocsp` process per certificate, as cron scripts
+ *               do: sequentially, and also 24 at a time
+ *   store (c)   for attribution: what tlskeeper must do per certificate
+ *               besides fetching — take its lock and replace the staple
+ *               atomically (src/store, fsync'd) — alone, same concurrency
+ * Targets (issue 3): tlskeeper ≤ 1.3 × floor, and ≥ 10 × faster than (b).
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/index.js';
+import { mapWithConcurrency, OCSP_CONCURRENCY, ocspGetUrl } from '../src/ocsp/index.js';
+import { atomicWriteFile, withLock } from '../src/store/index.js';
+import { buildOcspRequest, computeCertId, parseCertificatePemChain } from '../src/pki/index.js';
+import { createTestPki, generateKeyPem, opensslDate } from '../test/support/pki.js';
+import { startOcspResponder, type OcspResponder } from '../test/support/ocsp-responder.js';
+import { freePort, runChecked } from '../test/support/proc.js';
+
+const CERTIFICATES = Number(process.env.OCSP_BENCH_CERTS ?? 1000);
+const RESPONDERS = Number(process.env.OCSP_BENCH_RESPONDERS ?? 8);
+const MULTI = Number(process.env.OCSP_BENCH_MULTI ?? 3);
+const ROUNDS = 3;
+
+interface Leaf { name: string; dir: string; certPath: string; keyPath: string; ocspPath: string; url: string }
+
+export default async function ocspBench(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tlskeeper-bench-ocsp-'));
+  const responders: OcspResponder[] = [];
+  try {
+    const t0 = performance.now();
+    const pki = await createTestPki(join(dir, 'pki'));
+    const signer = await pki.issueOcspSigner({ name: 'bench OCSP signer', days: 30 });
+    const ports = await Promise.all(Array.from({ length: RESPONDERS }, () => freePort()));
+    const leaves = await issueLeaves(dir, pki.intermediate.configPath, pki.intermediateCertPem, ports);
+    for (const port of ports) {
+      responders.push(await startOcspResponder({
+        dir: join(dir, 'responders'), port, indexPath: pki.intermediateIndexPath, caCertPath: pki.intermediateCertPath,
+        signerCertPath: signer.certPath, signerKeyPath: signer.keyPath, nextUpdateDays: 7, multi: MULTI,
+      }));
+    }
+    const config = join(dir, 'tlskeeper.yaml');
+    await writeFile(config, [
+      `state_dir: ${join(dir, 'state')}`,
+      'certificates:',
+      ...leaves.map((l) => `  - {name: ${l.name}, cert: ${l.certPath}, key: ${l.keyPath}, ocsp_file: ${l.ocspPath}}`),
+      '',
+    ].join('\n'));
+    console.log(`setup: ${leaves.length} certificates, ${RESPONDERS} openssl ocsp responders × -multi ${MULTI}, ${cpus().length} CPUs (${Math.round(performance.now() - t0)} ms)`);
+
+    // Warm-up (JIT, page cache, the responders' index) — not timed.
+    await refresh(config);
+    await floor(leaves, pki.intermediateCertPem);
+
+    const tk: number[] = [];
+    const fl: number[] = [];
+    const st: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      // Interleaved, so all see the same machine state.
+      fl.push(await floor(leaves, pki.intermediateCertPem));
+      tk.push(await refresh(config));
+      st.push(await storeAlone(leaves, join(dir, 'store-bench')));
+    }
+    const tkMs = median(tk);
+    const floorMs = median(fl);
+    const storeMs = median(st);
+    const scriptSubset = leaves.slice(0, Math.min(200, leaves.length));
+    const scriptSeq = (await scriptApproach(scriptSubset, pki.intermediateCertPath, 1)) * (leaves.length / scriptSubset.length);
+    const scriptPar = await scriptApproach(leaves, pki.intermediateCertPath, OCSP_CONCURRENCY);
+
+    const row = (label: string, ms: number, note = ''): void => console.log(`  ${label.padEnd(46)} ${String(Math.round(ms)).padStart(7)} ms  ${note}`);
+    console.log(`results (median of ${ROUNDS}; concurrency ${OCSP_CONCURRENCY}):`);
+    row('tlskeeper refresh ocsp --force', tkMs, `(runs: ${tk.map(Math.round).join(', ')})`);
+    row('(a) floor: responders alone, same requests', floorMs, `(runs: ${fl.map(Math.round).join(', ')})`);
+    row('(c) store alone: lock + atomic write per cert', storeMs, `(runs: ${st.map(Math.round).join(', ')})`);
+    row('(b) openssl ocsp per certificate, sequential', scriptSeq, `(extrapolated from ${scriptSubset.length})`);
+    row(`(b') openssl ocsp per certificate, ${OCSP_CONCURRENCY} at a time`, scriptPar);
+    console.log(`ratios:`);
+    console.log(`  tlskeeper / floor            ${(tkMs / floorMs).toFixed(2)}×   (target ≤ 1.3×)`);
+    console.log(`  script sequential / tlskeeper ${(scriptSeq / tkMs).toFixed(1)}×   (target ≥ 10×)`);
+    console.log(`  script ${OCSP_CONCURRENCY}-parallel / tlskeeper ${(scriptPar / tkMs).toFixed(1)}×`);
+  } finally {
+    if (process.env.OCSP_BENCH_KEEP) {
+      console.log(`kept ${dir} (responders running until this process exits)`);
+      await new Promise((r) => setTimeout(r, Number(process.env.OCSP_BENCH_KEEP) * 1000));
+    }
+    for (const r of responders) await r.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** 1,000 leaves in a few `openssl ca -infiles` runs (one per responder URL), sharing one key and CSR (OCSP does not look at keys). */
+async function issueLeaves(dir: string, caConfigPath: string, intermediatePem: string, ports: number[]): Promise<Leaf[]> {
+  const work = join(dir, 'issue');
+  await mkdir(work, { recursive: true });
+  const keyPem = await generateKeyPem('ec');
+  const keyPath = join(work, 'key.pem');
+  await writeFile(keyPath, keyPem, { mode: 0o600 });
+  const csrPath = join(work, 'csr.pem');
+  await runChecked(['openssl', 'req', '-new', '-key', keyPath, '-subj', '/CN=bench.example.test', '-out', csrPath]);
+  const leaves: Leaf[] = [];
+  const perResponder = Math.ceil(CERTIFICATES / ports.length);
+  const notBefore = opensslDate(new Date(Date.now() - 86_400_000));
+  const notAfter = opensslDate(new Date(Date.now() + 90 * 86_400_000));
+  for (const [r, port] of ports.entries()) {
+    const count = Math.min(perResponder, CERTIFICATES - r * perResponder);
+    if (count <= 0) break;
+    const url = `http://127.0.0.1:${port}`;
+    const ext = join(work, `ext-${r}.cnf`);
+    await writeFile(ext, [
+      '[ ext ]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = serverAuth',
+      'subjectAltName = DNS:bench.example.test', `authorityInfoAccess = OCSP;URI:${url}`, '',
+    ].join('\n'));
+    const outdir = join(work, `out-${r}`);
+    await mkdir(outdir);
+    await runChecked(['openssl', 'ca', '-batch', '-notext', '-rand_serial', '-config', caConfigPath, '-extfile', ext, '-extensions', 'ext',
+      '-startdate', notBefore, '-enddate', notAfter, '-outdir', outdir,
+      '-infiles', ...Array.from({ length: count }, () => csrPath)], { timeoutMs: 300_000 });
+    // -outdir holds one <serial>.pem per certificate.
+    for (const file of (await readdir(outdir)).sort()) {
+      const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(await readFile(join(outdir, file), 'utf8'))![0];
+      const name = `c${String(leaves.length).padStart(4, '0')}`;
+      const live = join(dir, 'live', name);
+      await mkdir(live, { recursive: true });
+      const certPath = join(live, 'fullchain.pem');
+      await writeFile(certPath, pem + intermediatePem);
+      const leafKeyPath = join(live, 'privkey.pem');
+      await writeFile(leafKeyPath, keyPem, { mode: 0o600 });
+      leaves.push({ name, dir: live, certPath, keyPath: leafKeyPath, ocspPath: join(live, 'ocsp.der'), url });
+    }
+  }
+  if (leaves.length !== CERTIFICATES) throw new Error(`issued ${leaves.length} certificates, wanted ${CERTIFICATES}`);
+  return leaves;
+}
+
+async function refresh(config: string): Promise<number> {
+  let stdout = '';
+  let stderr = '';
+  const t0 = performance.now();
+  const code = await main(['--config', config, '--log-level', 'warn', '--json', 'refresh', 'ocsp', '--force'], {
+    stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, env: {}, now: () => new Date(),
+  });
+  const ms = performance.now() - t0;
+  const doc = JSON.parse(stdout) as { results?: Array<{ outcome: string; message: string }>; error?: unknown };
+  if (!doc.results) throw new Error(`refresh failed: ${stdout.slice(0, 2000)}\n${stderr.slice(0, 2000)}`);
+  const changed = doc.results.filter((r) => r.outcome === 'changed').length;
+  if (code !== 0 || changed !== CERTIFICATES) {
+    throw new Error(`refresh: exit ${code}, ${changed} changed; ${doc.results.find((r) => r.outcome !== 'changed')?.message ?? ''}\n${stderr.slice(0, 2000)}`);
+  }
+  return ms;
+}
+
+/** The responders alone: the same GET URLs, same concurrency, no parsing or writing. */
+async function floor(leaves: Leaf[], intermediatePem: string): Promise<number> {
+  const urls = await Promise.all(leaves.map(async (l) => {
+    const [leaf, issuer] = parseCertificatePemChain(await readFile(l.certPath));
+    return ocspGetUrl(l.url, buildOcspRequest(computeCertId(leaf!, issuer ?? parseCertificatePemChain(intermediatePem)[0]!, 'sha1')));
+  }));
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < urls.length) {
+      const url = urls[next++]!;
+      await new Promise<void>((resolve, reject) => {
+        http.get(url, (res) => {
+          let size = 0;
+          res.on('data', (d: Buffer) => { size += d.length; });
+          res.on('end', () => (res.statusCode === 200 && size > 0 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+        }).on('error', reject);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: OCSP_CONCURRENCY }, worker));
+  return performance.now() - t0;
+}
+
+/** The store operations tlskeeper is bound to per certificate (lock, then an fsync'd atomic replace), nothing else. */
+async function storeAlone(leaves: Leaf[], stateDir: string): Promise<number> {
+  const bytes = await readFile(leaves[0]!.ocspPath);
+  const t0 = performance.now();
+  await mapWithConcurrency(leaves, OCSP_CONCURRENCY, (l) => withLock(stateDir, `certificate/${l.name}`, () =>
+    atomicWriteFile(join(l.dir, 'ocsp-store.der'), bytes, { mode: 0o644, owner: 'root', group: 'root' })));
+  return performance.now() - t0;
+}
+
+/** The usual cron script: `openssl ocsp` per certificate, verifying, writing -respout. */
+async function scriptApproach(leaves: Leaf[], issuerPath: string, parallel: number): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < leaves.length) {
+      const l = leaves[next++]!;
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('openssl', ['ocsp', '-no_nonce', '-issuer', issuerPath, '-cert', l.certPath, '-url', l.url,
+          '-CAfile', issuerPath, '-partial_chain', '-respout', join(l.dir, 'ocsp-script.der')], { stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`openssl ocsp exit ${code} for ${l.name}`))));
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return performance.now() - t0;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
