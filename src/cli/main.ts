@@ -117,10 +117,9 @@ export async function main(args: string[], io: CliIo = defaultIo()): Promise<num
           },
         });
       }
-      log.info({ schedule: config.schedule }, 'tlskeeper daemon started');
-      // A first pass at start-up, so a restarted daemon catches up at once.
-      void scheduler.enqueue({ name: 'startup', expression: '', run: async () => { await runRefresh(runCtx, ALL_JOBS, { force: false, dryRun: false }); } });
-      await new Promise<void>((resolve) => {
+      // Signal handlers first: a SIGTERM that arrives during start-up must also
+      // mean "finish the running job, then exit 0".
+      const stopped = new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           log.info({ signal: sig }, 'stopping after the running job');
           process.off('SIGTERM', onTerm);
@@ -132,6 +131,10 @@ export async function main(args: string[], io: CliIo = defaultIo()): Promise<num
         process.on('SIGTERM', onTerm);
         process.on('SIGINT', onInt);
       });
+      log.info({ schedule: config.schedule }, 'tlskeeper daemon started');
+      // A first pass at start-up, so a restarted daemon catches up at once.
+      void scheduler.enqueue({ name: 'startup', expression: '', run: async () => { await runRefresh(runCtx, ALL_JOBS, { force: false, dryRun: false }); } });
+      await stopped;
       exitCode = 0;
     });
 

@@ -67,18 +67,23 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Remove temp files of earlier writers of `name` whose process is gone. */
-async function removeStaleTemps(dir: string, name: string): Promise<void> {
+/** Directories already swept by this process: a dead writer's leftovers are removed once, not on every write. */
+const sweptDirectories = new Set<string>();
+
+/** Remove temp files of earlier writers whose process is gone (once per directory per process). */
+async function removeStaleTemps(dir: string, _name: string): Promise<void> {
+  if (sweptDirectories.has(dir)) return;
+  sweptDirectories.add(dir);
   let entries: string[];
   try {
     entries = await readdir(dir);
   } catch {
     return; // the write itself will report the missing directory
   }
-  const prefix = `${TEMP_PREFIX}${name}.`;
   for (const entry of entries) {
-    if (!entry.startsWith(prefix)) continue;
-    const pid = Number(entry.slice(prefix.length).split('.')[0]);
+    if (!entry.startsWith(TEMP_PREFIX)) continue;
+    // .tlskeeper-tmp-<name>.<pid>.<random>
+    const pid = Number(entry.split('.').at(-2));
     if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
       await unlink(join(dir, entry)).catch(() => undefined);
     }

@@ -30,9 +30,14 @@ export function lockFileName(objectId: string): string {
   return `${objectId.replace(/[^A-Za-z0-9._-]+/g, '--')}.lock`;
 }
 
+const lockDirectories = new Set<string>();
+
 export async function acquireLock(stateDir: string, objectId: string, options: LockOptions = {}): Promise<Lock> {
   const dir = join(stateDir, 'locks');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!lockDirectories.has(dir)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    lockDirectories.add(dir);
+  }
   const path = join(dir, lockFileName(objectId));
   const deadline = Date.now() + (options.waitMs ?? 0);
   for (;;) {
@@ -51,6 +56,11 @@ export async function acquireLock(stateDir: string, objectId: string, options: L
         },
       };
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && lockDirectories.delete(dir)) {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        lockDirectories.add(dir);
+        continue;
+      }
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new StoreError(`cannot create lock ${path}: ${(err as Error).message}`, {
           code: 'LOCK_FAILED', object: objectId, cause: err, hint: `check that ${dir} is writable`,

@@ -19,11 +19,13 @@ describe('tlskeeper status', () => {
   let expired: LeafFiles;
   let other: LeafFiles;
   let rsa: LeafFiles;
+  let mustStaple: LeafFiles;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tlskeeper-status-'));
     pki = await createTestPki(join(dir, 'pki'));
-    good = await pki.issueLeaf({ name: 'good', sans: ['mx.example.test', 'smtp.example.test'], ocspUrl: 'http://127.0.0.1:9/ocsp', mustStaple: true, days: 90 });
+    good = await pki.issueLeaf({ name: 'good', sans: ['mx.example.test', 'smtp.example.test'], ocspUrl: 'http://127.0.0.1:9/ocsp', days: 90 });
+    mustStaple = await pki.issueLeaf({ name: 'must-staple', sans: ['ms.example.test'], ocspUrl: 'http://127.0.0.1:9/ocsp', mustStaple: true });
     expired = await pki.issueLeaf({ name: 'expired', sans: ['old.example.test'], notBefore: new Date(Date.now() - 100 * DAY), notAfter: new Date(Date.now() - 10 * DAY) });
     other = await pki.issueLeaf({ name: 'other', sans: ['other.example.test'] });
     rsa = await pki.issueLeaf({ name: 'rsa', sans: ['rsa.example.test'], keyType: 'rsa' });
@@ -50,13 +52,26 @@ describe('tlskeeper status', () => {
     assert.equal(e.facts.keySize, 256);
     assert.equal(BigInt(`0x${e.facts.serial}`), BigInt(`0x${good.serialHex}`));
     assert.equal(e.facts.ocspUrl, 'http://127.0.0.1:9/ocsp');
-    assert.equal(e.facts.mustStaple, true);
+    assert.equal(e.facts.mustStaple, false);
     assert.equal(e.facts.keyMatches, true);
+    // URL but no ocsp_file: not stapled by choice, and that stays OK (issue 3).
+    const ocsp = doc.entries.find((x: any) => x.kind === 'ocsp');
+    assert.equal(ocsp?.severity ?? 'OK', 'OK');
     assert.equal(e.facts.chainInOrder, true);
     assert.equal(e.facts.chainLength, 2);
     assert.match(e.facts.issuer, /tlskeeper test/i);
     assert.ok(e.facts.daysLeft >= 89 && e.facts.daysLeft <= 90);
     assert.match(e.facts.notAfter, /^\d{4}-\d\d-\d\dT.*Z$/);
+  });
+
+  it('a Must-Staple certificate without a staple is CRITICAL (clients that honour RFC 7633 refuse it)', async () => {
+    const { run, doc } = await statusOf([{ name: 'ms', cert: mustStaple.chainPath, key: mustStaple.keyPath }]);
+    const cert = doc.entries.find((x: any) => x.kind === 'certificate');
+    assert.equal(cert.facts.mustStaple, true);
+    assert.equal(cert.severity, 'OK');
+    const ocsp = doc.entries.find((x: any) => x.kind === 'ocsp');
+    assert.equal(ocsp.severity, 'CRITICAL');
+    assert.equal(run.code, 2);
   });
 
   it('RSA key size and "none" for a certificate without OCSP URL', async () => {
