@@ -1,10 +1,11 @@
-// Placeholder until the dhparams capability lands: reports nothing, does nothing.
-import type { Job } from '../jobs/index.js';
-
-export const dhparamsJob: Job<null> = {
-  name: 'dhparams',
-  async read() { return null; },
-  plan() { return { job: 'dhparams', steps: [] }; },
-  async apply() { return []; },
-  status() { return []; },
-};
+/**
+ * DH parameter files: safe-prime generation in killable workers, checks, and
+ * the `dhparams` job. See docs/dhparams.md.
+ */
+export { dhparamsJob, planFile, dhStatus, EXIM_DEFAULT_DH_MAX_BITS, type DhStepDetail, type DhTrigger } from './job.js';
+export { checkDhBytes, checkDhParameter, parseDhFile, MAX_DH_FILE_BYTES, PEM_LABEL, type DhCheck, type DhFacts, type ParsedDhFile } from './check.js';
+export { decodeDhParameter, encodeDhParameter, bitLength, DerError, type DhParameter } from './der.js';
+export { generateDhParams, defaultWorkerCount, workerExecArgv, WORKER_PATH, type GenerateOptions, type GeneratedDhParams } from './generate.js';
+export { observeDhFile, dhObjectId, type ObservedDhFile, type DhFileIdentity, type DhGenerationState } from './observe.js';
+export { preserveOld, oldDir } from './preserve.js';
+export { jacobi, isProbablePrime, MILLER_RABIN_ROUNDS } from './math.js';
