@@ -118,10 +118,14 @@ export async function main(args: string[], io: CliIo = defaultIo()): Promise<num
         });
       }
       // Signal handlers first: a SIGTERM that arrives during start-up must also
-      // mean "finish the running job, then exit 0".
+      // mean "finish the running job, then exit 0". The run's signal is aborted
+      // so a long step (a DH search can take minutes) is abandoned cleanly:
+      // every write is atomic, so an abandoned step leaves the old file and is
+      // redone at the next run; network steps stop at their next await.
       const stopped = new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           log.info({ signal: sig }, 'stopping after the running job');
+          controller.abort(new Error(`stopped by ${sig}`));
           process.off('SIGTERM', onTerm);
           process.off('SIGINT', onInt);
           scheduler.stop().then(resolve, resolve);

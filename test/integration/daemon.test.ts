@@ -33,3 +33,26 @@ it('runs until SIGTERM, then exits 0; logs carry journald priorities under syste
   assert.ok(lines.some((l) => l.includes('tlskeeper daemon started')));
   assert.ok(lines.some((l) => l.includes('stopping after the running job')));
 });
+
+it('SIGTERM during a long DH search abandons it cleanly: exit 0 at once, no worker left, no file written', async () => {
+  const cfg = join(dir, 'dh.yaml');
+  const target = join(dir, 'gnutls-params-4096');
+  await writeFile(cfg, `state_dir: ${join(dir, 'state-dh')}\ndhparams:\n  - {file: ${target}, bits: 4096}\n`);
+  const child = spawn(process.execPath, [BIN, '--config', cfg, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const generating = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.includes('generating DH parameters')) resolve();
+  }));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await generating;
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms`);
+  const { existsSync } = await import('node:fs');
+  assert.equal(existsSync(target), false);
+  const { spawnSync } = await import('node:child_process');
+  const workers = spawnSync('pgrep', ['-f', 'dh/worker'], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(workers, '', 'no DH worker process is left behind');
+});
