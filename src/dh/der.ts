@@ -8,12 +8,13 @@
  *     privateValueLength INTEGER OPTIONAL }
  *
  * A hand-written codec for exactly this structure, kept inside src/dh (only
- * src/pki may use asn1js). It is strict on purpose (X.690 §10, DER): definite
+ * src/pki may use asn1js; the DER encoding primitives are shared from src/pki/der.ts). It is strict on purpose (X.690 §10, DER): definite
  * minimal lengths, minimal INTEGER encodings, no negative values, nothing
  * after the SEQUENCE, nothing inside it beyond the three fields. A file that
  * an OpenSSL or GnuTLS parser might "repair" is rejected here, so what passes
  * is unambiguous.
  */
+import { derElement } from '../pki/der.js';
 
 export interface DhParameter {
   p: bigint;
@@ -101,28 +102,20 @@ export function decodeDhParameter(der: Uint8Array): DhParameter {
   return out;
 }
 
-function encodeLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
 function encodeInteger(v: bigint): Buffer {
   if (v < 0n) throw new RangeError('DHParameter integers are non-negative');
   let hex = v.toString(16);
   if (hex.length % 2) hex = `0${hex}`;
   let body = Buffer.from(hex, 'hex');
   if (body[0]! & 0x80) body = Buffer.concat([Buffer.from([0]), body]);
-  return Buffer.concat([Buffer.from([TAG_INTEGER]), encodeLength(body.length), body]);
+  return derElement(TAG_INTEGER, body);
 }
 
 /** DER of a DHParameter (p, g[, privateValueLength]). Also used by tests to write bad files. */
 export function encodeDhParameter(params: DhParameter): Buffer {
   const parts = [encodeInteger(params.p), encodeInteger(params.g)];
   if (params.privateValueLength !== undefined) parts.push(encodeInteger(params.privateValueLength));
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([TAG_SEQUENCE]), encodeLength(body.length), body]);
+  return derElement(TAG_SEQUENCE, ...parts);
 }
 
 /** Bit length of a positive integer (0 for 0). */

@@ -26,6 +26,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ValidationError } from '../errors/index.js';
 import { parsePem } from './pem.js';
+import { derElement } from './der.js';
 
 // ---------------------------------------------------------------------------
 // Object identifiers
@@ -670,19 +671,6 @@ export function computeCertId(leaf: CertificateInfo, issuer: CertificateInfo, ha
     issuerKeyHash: createHash(hash).update(issuer.publicKeyBits).digest(),
     serial: leaf.serial,
   };
-}
-
-/** DER length octets (X.690 §8.1.3, definite form, minimal). */
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function derElement(tag: number, ...contents: Buffer[]): Buffer {
-  const body = Buffer.concat(contents);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
 }
 
 /** OBJECT IDENTIFIER contents (X.690 §8.19). */
