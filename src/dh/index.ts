@@ -9,3 +9,5 @@ export { generateDhParams, defaultWorkerCount, workerExecArgv, WORKER_PATH, type
 export { observeDhFile, dhObjectId, type ObservedDhFile, type DhFileIdentity, type DhGenerationState } from './observe.js';
 export { preserveOld, oldDir } from './preserve.js';
 export { jacobi, isProbablePrime, MILLER_RABIN_ROUNDS } from './math.js';
+export { findSafePrime, randomStart, sievingPrimes, modSmall, toLimbs, DEFAULT_SIEVE_LIMIT, type SafePrimeFound, type SafePrimeSearchOptions } from './sieve.js';
+export { powModOpenssl, canPowModOpenssl, OPENSSL_FULL_EXPONENT_MAX_BITS } from './modexp.js';
