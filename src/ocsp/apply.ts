@@ -23,17 +23,46 @@ import { OcspCertStatusError, validateFetchedStaple, type ExaminedStaple } from 
  */
 export const OCSP_CONCURRENCY = 24;
 
-/** Shared by the steps of one apply: issuers fetched from AIA, by URL list. */
+/**
+ * Steps in progress at once (each holds its certificate's lock). More than
+ * the fetches, so that steps waiting for their write to reach the disk (two
+ * fsyncs, store/writer-threads.ts) do not hold back fetching: the fetch slots
+ * stay busy while earlier staples are being written.
+ */
+export const OCSP_STEP_CONCURRENCY = OCSP_CONCURRENCY * 8;
+
+/** Shared by the steps of one apply. */
 interface ApplyRun {
   ctx: JobContext;
+  /** Issuers fetched from AIA, by URL list. */
   issuerFetches: Map<string, Promise<CertificateInfo>>;
+  /** At most OCSP_CONCURRENCY network requests at once. */
+  fetchSlots: Semaphore;
+}
+
+/** A counting semaphore: `run` waits for one of `limit` slots. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 }
 
 export async function applyOcspPlan(outerCtx: JobContext, steps: PlannedStep[]): Promise<StepResult[]> {
   // One signal of our own for the concurrent fetches and locks (each adds an
   // abort listener; the default limit of 10 would warn), following the run's.
   const controller = new AbortController();
-  setMaxListeners(OCSP_CONCURRENCY * 4, controller.signal);
+  setMaxListeners(OCSP_STEP_CONCURRENCY * 4, controller.signal);
   const forward = (): void => controller.abort(outerCtx.signal.reason);
   if (outerCtx.signal.aborted) forward();
   else outerCtx.signal.addEventListener('abort', forward, { once: true });
@@ -45,7 +74,7 @@ export async function applyOcspPlan(outerCtx: JobContext, steps: PlannedStep[]):
 }
 
 async function applySteps(ctx: JobContext, steps: PlannedStep[]): Promise<StepResult[]> {
-  const run: ApplyRun = { ctx, issuerFetches: new Map() };
+  const run: ApplyRun = { ctx, issuerFetches: new Map(), fetchSlots: new Semaphore(OCSP_CONCURRENCY) };
   const byName = new Map(ctx.config.certificates.map((c) => [c.name, c]));
   // Resolve owner/group names once (getent), not once per concurrent write.
   const owners = new Map<string, { owner: string | number; group: string | number }>();
@@ -58,7 +87,7 @@ async function applySteps(ctx: JobContext, steps: PlannedStep[]): Promise<StepRe
   }
   await Promise.all([...owners.values()].map((o) => resolveOwner(o).catch(() => undefined)));
 
-  const results = await mapWithConcurrency(steps, OCSP_CONCURRENCY, async (s): Promise<StepResult[]> => {
+  const results = await mapWithConcurrency(steps, OCSP_STEP_CONCURRENCY, async (s): Promise<StepResult[]> => {
     if (ctx.signal.aborted) return [result(s, 'skipped', 'stopped before this step (shutting down)')];
     if (s.action === 'none') return [result(s, 'unchanged', s.reason)];
     const cfg = byName.get(s.object);
@@ -100,9 +129,9 @@ async function fetchAndInstall(run: ApplyRun, s: PlannedStep, o: ObservedOcsp): 
       issuer = issuerFetched;
     }
     const request = buildOcspRequest(computeCertId(leaf, issuer, cfg.ocsp.hash));
-    const fetched = await fetchOcspResponse({
+    const fetched = await run.fetchSlots.run(() => fetchOcspResponse({
       name: cfg.name, url: o.responderUrl!, request, timeoutMs: cfg.ocsp.timeout, signal: ctx.signal,
-    });
+    }));
     const examined = validateFetchedStaple(fetched.body, {
       name: cfg.name, leaf, issuer, source: `the OCSP response from ${o.responderUrl}`,
     }, ctx.now());
@@ -184,12 +213,12 @@ async function issuerFromAia(run: ApplyRun, leaf: CertificateInfo, cfg: Certific
   const key = leaf.caIssuersUrls.join(' ');
   let pending = run.issuerFetches.get(key);
   if (!pending) {
-    pending = fetchIssuerFromAia(leaf, { name: cfg.name, timeoutMs: cfg.ocsp.timeout, signal: run.ctx.signal });
+    pending = run.fetchSlots.run(() => fetchIssuerFromAia(leaf, { name: cfg.name, timeoutMs: cfg.ocsp.timeout, signal: run.ctx.signal }));
     pending.catch(() => run.issuerFetches.delete(key));
     run.issuerFetches.set(key, pending);
   }
   const issuer = await pending;
-  return isIssuedBy(leaf, issuer) ? issuer : fetchIssuerFromAia(leaf, { name: cfg.name, timeoutMs: cfg.ocsp.timeout, signal: run.ctx.signal });
+  return isIssuedBy(leaf, issuer) ? issuer : run.fetchSlots.run(() => fetchIssuerFromAia(leaf, { name: cfg.name, timeoutMs: cfg.ocsp.timeout, signal: run.ctx.signal }));
 }
 
 function describeValidity(ex: ExaminedStaple): string {
