@@ -16,8 +16,17 @@
  *               besides fetching — take its lock and replace the staple
  *               atomically (src/store, fsync'd) — alone, same concurrency
  * Targets (issue 3): tlskeeper ≤ 1.3 × floor, and ≥ 10 × faster than (b).
+ *
+ * Then the same comparison with network latency (OCSP_BENCH_RTT_MS, default
+ * 20; 0 skips it): the responders move to other ports and a delaying TCP
+ * proxy (./delay-proxy.mjs, its own process) takes their place, so every
+ * request, tlskeeper's and the floor's alike, costs two round trips (TCP
+ * handshake, then request/response), as over a real network. On loopback the
+ * responders answer in microseconds and the run is bound by tlskeeper's own
+ * CPU and disk work; with latency it is bound by the round trips, as in
+ * production.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -34,24 +43,29 @@ const CERTIFICATES = Number(process.env.OCSP_BENCH_CERTS ?? 1000);
 const RESPONDERS = Number(process.env.OCSP_BENCH_RESPONDERS ?? 8);
 const MULTI = Number(process.env.OCSP_BENCH_MULTI ?? 3);
 const ROUNDS = 3;
+const RTT_MS = Number(process.env.OCSP_BENCH_RTT_MS ?? 20);
 
 interface Leaf { name: string; dir: string; certPath: string; keyPath: string; ocspPath: string; url: string }
 
 export default async function ocspBench(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tlskeeper-bench-ocsp-'));
   const responders: OcspResponder[] = [];
+  let proxy: ChildProcess | undefined;
   try {
     const t0 = performance.now();
     const pki = await createTestPki(join(dir, 'pki'));
     const signer = await pki.issueOcspSigner({ name: 'bench OCSP signer', days: 30 });
     const ports = await Promise.all(Array.from({ length: RESPONDERS }, () => freePort()));
     const leaves = await issueLeaves(dir, pki.intermediate.configPath, pki.intermediateCertPem, ports);
-    for (const port of ports) {
-      responders.push(await startOcspResponder({
-        dir: join(dir, 'responders'), port, indexPath: pki.intermediateIndexPath, caCertPath: pki.intermediateCertPath,
-        signerCertPath: signer.certPath, signerKeyPath: signer.keyPath, nextUpdateDays: 7, multi: MULTI,
-      }));
-    }
+    const startResponders = async (on: number[]): Promise<void> => {
+      for (const port of on) {
+        responders.push(await startOcspResponder({
+          dir: join(dir, 'responders'), port, indexPath: pki.intermediateIndexPath, caCertPath: pki.intermediateCertPath,
+          signerCertPath: signer.certPath, signerKeyPath: signer.keyPath, nextUpdateDays: 7, multi: MULTI,
+        }));
+      }
+    };
+    await startResponders(ports);
     const config = join(dir, 'tlskeeper.yaml');
     await writeFile(config, [
       `state_dir: ${join(dir, 'state')}`,
@@ -62,6 +76,7 @@ export default async function ocspBench(): Promise<void> {
     console.log(`setup: ${leaves.length} certificates, ${RESPONDERS} openssl ocsp responders × -multi ${MULTI}, ${cpus().length} CPUs (${Math.round(performance.now() - t0)} ms)`);
 
     // Warm-up (JIT, page cache, the responders' index) — not timed.
+    await refresh(config);
     await refresh(config);
     await floor(leaves, pki.intermediateCertPem);
 
@@ -92,11 +107,35 @@ export default async function ocspBench(): Promise<void> {
     console.log(`  tlskeeper / floor            ${(tkMs / floorMs).toFixed(2)}×   (target ≤ 1.3×)`);
     console.log(`  script sequential / tlskeeper ${(scriptSeq / tkMs).toFixed(1)}×   (target ≥ 10×)`);
     console.log(`  script ${OCSP_CONCURRENCY}-parallel / tlskeeper ${(scriptPar / tkMs).toFixed(1)}×`);
+
+    if (RTT_MS > 0) {
+      for (const r of responders.splice(0)) await r.stop().catch(() => undefined);
+      const hidden = await Promise.all(ports.map(() => freePort()));
+      await startResponders(hidden);
+      proxy = await startDelayProxy(RTT_MS, ports.map((p, i) => [p, hidden[i]!]));
+      await refresh(config);
+      await floor(leaves, pki.intermediateCertPem);
+      const ltk: number[] = [];
+      const lfl: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        lfl.push(await floor(leaves, pki.intermediateCertPem));
+        ltk.push(await refresh(config));
+      }
+      const latencySubset = leaves.slice(0, Math.min(100, leaves.length));
+      const lscript = (await scriptApproach(latencySubset, pki.intermediateCertPath, 1)) * (leaves.length / latencySubset.length);
+      console.log(`with ${RTT_MS} ms round trips (a delaying proxy in its own process before each responder; median of ${ROUNDS}):`);
+      row('tlskeeper refresh ocsp --force', median(ltk), `(runs: ${ltk.map(Math.round).join(', ')})`);
+      row('(a) floor: responders alone, same requests', median(lfl), `(runs: ${lfl.map(Math.round).join(', ')})`);
+      row('(b) openssl ocsp per certificate, sequential', lscript, `(extrapolated from ${latencySubset.length})`);
+      console.log(`  tlskeeper / floor            ${(median(ltk) / median(lfl)).toFixed(2)}×   (target ≤ 1.3×)`);
+      console.log(`  script sequential / tlskeeper ${(lscript / median(ltk)).toFixed(1)}×   (target ≥ 10×)`);
+    }
   } finally {
     if (process.env.OCSP_BENCH_KEEP) {
       console.log(`kept ${dir} (responders running until this process exits)`);
       await new Promise((r) => setTimeout(r, Number(process.env.OCSP_BENCH_KEEP) * 1000));
     }
+    proxy?.kill('SIGKILL');
     for (const r of responders) await r.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
@@ -213,6 +252,17 @@ async function scriptApproach(leaves: Leaf[], issuerPath: string, parallel: numb
   };
   await Promise.all(Array.from({ length: parallel }, worker));
   return performance.now() - t0;
+}
+
+/** ./delay-proxy.mjs listening on each pair's first port, forwarding to its second. */
+function startDelayProxy(rttMs: number, pairs: Array<[number, number]>): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [new URL('./delay-proxy.mjs', import.meta.url).pathname, String(rttMs), ...pairs.map(([a, b]) => `${a}:${b}`)],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`delay proxy exited with ${code}`)));
+    child.stdout!.once('data', () => resolve(child));
+  });
 }
 
 function median(xs: number[]): number {

@@ -8,7 +8,8 @@
  * (only one contender's rename can succeed), then the O_EXCL create is retried.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LockBusyError, StoreError } from '../errors/index.js';
 import { processAlive } from './atomic.js';
@@ -43,16 +44,19 @@ export async function acquireLock(stateDir: string, objectId: string, options: L
   for (;;) {
     options.signal?.throwIfAborted();
     try {
-      const fh = await open(path, 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
+      const fd = openSync(path, 'wx', 0o600);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
       let released = false;
       return {
         path,
         async release() {
           if (released) return;
           released = true;
-          await unlink(path).catch(() => undefined);
+          try { unlinkSync(path); } catch { /* already gone (taken over as stale?) */ }
         },
       };
     } catch (err) {
@@ -67,13 +71,16 @@ export async function acquireLock(stateDir: string, objectId: string, options: L
         });
       }
     }
-    const holder = await readHolder(path);
+    const holder = readHolder(path);
     if (holder !== undefined && !processAlive(holder)) {
       // Stale: take it over. The rename makes the takeover race-free.
       const stale = `${path}.stale-${randomBytes(4).toString('hex')}`;
       // Re-check that the file we rename is still the dead holder's, then discard it.
-      if ((await readHolder(path)) === holder) {
-        await rename(path, stale).then(() => unlink(stale), () => undefined).catch(() => undefined);
+      if (readHolder(path) === holder) {
+        try {
+          renameSync(path, stale);
+          unlinkSync(stale);
+        } catch { /* another contender took it over first */ }
       }
       continue;
     }
@@ -87,9 +94,9 @@ export async function acquireLock(stateDir: string, objectId: string, options: L
   }
 }
 
-async function readHolder(path: string): Promise<number | undefined> {
+function readHolder(path: string): number | undefined {
   try {
-    const pid = Number((await readFile(path, 'utf8')).trim());
+    const pid = Number(readFileSync(path, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
