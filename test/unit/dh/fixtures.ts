@@ -29,3 +29,15 @@ export function modp(name: 'modp14' | 'modp15' | 'modp16'): bigint {
 }
 
 export const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+/** base^e mod m by square-and-multiply in BigInt: slow, obviously right; the reference the fast paths are checked against. */
+export function modPow(b: bigint, e: bigint, m: bigint): bigint {
+  let r = 1n;
+  b %= m;
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % m;
+    b = (b * b) % m;
+    e >>= 1n;
+  }
+  return r;
+}

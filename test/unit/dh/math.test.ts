@@ -4,18 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isProbablePrime, jacobi } from '../../../src/dh/index.js';
-import { modp, safePrime } from './fixtures.js';
-
-function modPow(b: bigint, e: bigint, m: bigint): bigint {
-  let r = 1n;
-  b %= m;
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return r;
-}
+import { modp, safePrime, modPow } from './fixtures.js';
 
 describe('jacobi', () => {
   it('matches small known values', () => {

@@ -6,18 +6,7 @@ import assert from 'node:assert/strict';
 import { checkPrimeSync, createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { canPowModOpenssl, findSafePrime, modSmall, powModOpenssl, randomStart, sievingPrimes, toLimbs } from '../../../src/dh/index.js';
-import { modp } from './fixtures.js';
-
-function modPow(b: bigint, e: bigint, m: bigint): bigint {
-  let r = 1n;
-  b %= m;
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return r;
-}
+import { modp, modPow } from './fixtures.js';
 
 /** Deterministic "random" bytes for reproducible searches. */
 function seeded(seed: string): (n: number) => Uint8Array {
