@@ -4,3 +4,4 @@ export {
   type CertificateChain, type CertificateFacts,
 } from './certificate.js';
 export * from './ocsp-codec.js';
+export { DerError, DerCursor, readTlv, topLevel, readUnsignedInteger, describeTag, derElement, derLength, DER_TAG, type Tlv } from './der.js';

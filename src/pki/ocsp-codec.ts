@@ -26,7 +26,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { ValidationError } from '../errors/index.js';
 import { parsePem } from './pem.js';
-import { derElement } from './der.js';
+import { DER_TAG, DerCursor, DerError, derElement, readTlv, topLevel, type Tlv } from './der.js';
 
 // ---------------------------------------------------------------------------
 // Object identifiers
@@ -99,96 +99,14 @@ const SIGNATURE_ALGORITHMS: Record<string, { name: string; hash: OcspHashName | 
 };
 
 // ---------------------------------------------------------------------------
-// A strict DER reader
+// Reading helpers (the strict reader itself is ./der.ts)
 // ---------------------------------------------------------------------------
 
-/** Thrown by the reader; callers turn it into a ValidationError with their own code. */
-export class DerError extends Error {}
-
-interface Tlv {
-  /** First byte of the identifier octets. */
-  tag: number;
-  /** Offset of the contents. */
-  start: number;
-  /** Offset just past the contents. */
-  end: number;
-  /** Offset of the identifier octets (for "the encoded element"). */
-  offset: number;
-}
-
-const TAG = {
-  BOOLEAN: 0x01, INTEGER: 0x02, BIT_STRING: 0x03, OCTET_STRING: 0x04, NULL: 0x05, OID: 0x06,
-  UTF8String: 0x0c, ENUMERATED: 0x0a, SEQUENCE: 0x30, SET: 0x31, PrintableString: 0x13, T61String: 0x14,
-  IA5String: 0x16, UTCTime: 0x17, GeneralizedTime: 0x18, UniversalString: 0x1c, BMPString: 0x1e,
-} as const;
+const TAG = DER_TAG;
 /** [n] constructed, context-specific */
 const ctx = (n: number): number => 0xa0 | n;
 /** [n] primitive, context-specific */
 const ctxPrim = (n: number): number => 0x80 | n;
-
-function readTlv(buf: Uint8Array, offset: number, limit: number, what: string): Tlv {
-  if (offset + 2 > limit) throw new DerError(`${what}: truncated (no room for a tag and length)`);
-  const tag = buf[offset]!;
-  if ((tag & 0x1f) === 0x1f) throw new DerError(`${what}: multi-byte tags are not used in OCSP`);
-  let pos = offset + 1;
-  const first = buf[pos++]!;
-  let length: number;
-  if (first < 0x80) {
-    length = first;
-  } else if (first === 0x80) {
-    throw new DerError(`${what}: indefinite length (BER), not DER`);
-  } else {
-    const count = first & 0x7f;
-    if (count > 4) throw new DerError(`${what}: length field of ${count} bytes`);
-    if (pos + count > limit) throw new DerError(`${what}: truncated length`);
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + buf[pos++]!;
-    if (length < 0x80 || (count > 1 && buf[pos - count] === 0)) throw new DerError(`${what}: non-minimal length encoding`);
-  }
-  const end = pos + length;
-  if (end > limit) throw new DerError(`${what}: truncated (element of ${length} bytes, ${limit - pos} left)`);
-  return { tag, start: pos, end, offset };
-}
-
-/** Reads the elements of a constructed TLV one after another. */
-class DerCursor {
-  pos: number;
-  constructor(private readonly buf: Uint8Array, private readonly outer: Tlv, private readonly what: string) {
-    this.pos = outer.start;
-  }
-  get done(): boolean {
-    return this.pos >= this.outer.end;
-  }
-  peekTag(): number | undefined {
-    return this.done ? undefined : this.buf[this.pos];
-  }
-  next(expectedTag: number, what: string): Tlv {
-    const tlv = readTlv(this.buf, this.pos, this.outer.end, `${this.what} ${what}`);
-    if (tlv.tag !== expectedTag) {
-      throw new DerError(`${this.what} ${what}: expected tag 0x${expectedTag.toString(16)}, found 0x${tlv.tag.toString(16)}`);
-    }
-    this.pos = tlv.end;
-    return tlv;
-  }
-  optional(expectedTag: number, what: string): Tlv | undefined {
-    return this.peekTag() === expectedTag ? this.next(expectedTag, what) : undefined;
-  }
-  any(what: string): Tlv {
-    const tlv = readTlv(this.buf, this.pos, this.outer.end, `${this.what} ${what}`);
-    this.pos = tlv.end;
-    return tlv;
-  }
-  end(): void {
-    if (!this.done) throw new DerError(`${this.what}: ${this.outer.end - this.pos} unexpected trailing bytes`);
-  }
-}
-
-function topLevel(buf: Uint8Array, tag: number, what: string): Tlv {
-  const tlv = readTlv(buf, 0, buf.length, what);
-  if (tlv.tag !== tag) throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, found 0x${tlv.tag.toString(16)}`);
-  if (tlv.end !== buf.length) throw new DerError(`${what}: ${buf.length - tlv.end} bytes after the end of the structure`);
-  return tlv;
-}
 
 const slice = (buf: Buffer, tlv: Tlv): Buffer => buf.subarray(tlv.start, tlv.end);
 const whole = (buf: Buffer, tlv: Tlv): Buffer => buf.subarray(tlv.offset, tlv.end);

@@ -36,7 +36,7 @@ describe('DHParameter DER', () => {
 
   reject('trailing bytes after the SEQUENCE', '3006 020117 020102 00', /1 bytes after/);
   reject('a missing g', '3003 020117', /base g: data ends before the tag/, true);
-  reject('a fourth field', '300c 020117 020102 020101 020101', /extra fields/);
+  reject('a fourth field', '300c 020117 020102 020101 020101', /unexpected trailing bytes/);
   reject('an indefinite length', '3080 020117 020102 0000', /indefinite/);
   reject('a non-minimal length', '308106 020117 020102', /not minimally encoded/);
   reject('a negative INTEGER', '3006 020197 020102', /negative/);
