@@ -107,6 +107,7 @@ dhparams:
   - file: ${join(tls, 'gnutls-params-2048')}
     bits: 2048
     max_age: 30d
+    reader: root          # this sandbox's Exim runs as root (Debian's runs as Debian-exim: set owner: Debian-exim)
 dns:
   - zone: ${ZONE}
     provider: rfc2136

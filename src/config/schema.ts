@@ -101,6 +101,13 @@ export const dhparamsSchema = z
     owner: owner.optional(),
     group: owner.optional(),
     mode: fileMode.default('0400'),
+    /**
+     * The user whose server reads the file (checked by `status`). Default:
+     * Debian-exim when that user exists (Debian's Exim reads tls_dhparam in
+     * every receiving process, as Debian-exim); `root` for servers that read
+     * it as root (nginx, Postfix, Dovecot).
+     */
+    reader: owner.optional(),
     reload: argv.optional(),
     reload_timeout: duration.default('60s'),
     /** Hard limit for one generation. */

@@ -12,13 +12,15 @@
  *   status — pure: bits, age, next regeneration, check result
  */
 import { LockBusyError, TlskeeperError, describeError } from '../errors/index.js';
+import type { DhparamsConfig } from '../config/index.js';
 import type { Job, JobContext, Plan, PlanOptions, PlannedStep, StatusEntry, StepResult } from '../jobs/index.js';
-import { atomicWriteFile, withLock, writeState } from '../store/index.js';
+import { atomicWriteFile, canRead, withLock, writeState } from '../store/index.js';
 import { formatDuration } from '../util/index.js';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { generateDhParams } from './generate.js';
 import { dhObjectId, identityOf, observeDhFile, type DhFileIdentity, type DhGenerationState, type ObservedDhFile } from './observe.js';
 import { preserveOld } from './preserve.js';
+import { checkDhBytes } from './check.js';
 
 /**
  * Exim's default tls_dh_max_bits (Exim spec, main options; globals.c:
@@ -31,7 +33,7 @@ export const EXIM_DEFAULT_DH_MAX_BITS = 2236;
 /** The daemon runs dhparams once a day by default: a file this far past max_age means the runs stopped. */
 export const OVERDUE_GRACE_MS = 2 * 86_400_000;
 
-export type DhTrigger = 'missing' | 'check' | 'age' | 'forced';
+export type DhTrigger = 'missing' | 'check' | 'age' | 'forced' | 'permissions';
 
 export interface DhStepDetail {
   trigger: DhTrigger;
@@ -70,7 +72,26 @@ export function planFile(o: ObservedDhFile, now: Date, options: Pick<PlanOptions
       detail: detail('age', 'DH_DUE'),
     };
   }
+  const drift = permissionDrift(o);
+  if (drift) {
+    return { ...base, action: 'fix-permissions', reason: `valid, but ${drift}`, detail: detail('permissions', 'DH_PERMISSIONS'), dueAt: due };
+  }
   return { ...base, action: 'none', reason: `valid (${o.check.message}); next regeneration in ${formatDuration(due.getTime() - now.getTime())}`, dueAt: due };
+}
+
+/**
+ * How the file's mode or ownership differs from the configuration, if it
+ * does: a valid file is then rewritten with the same bytes (atomically) rather
+ * than left unreadable for the MTA until its next regeneration.
+ */
+export function permissionDrift(o: Pick<ObservedDhFile, 'kind' | 'mode' | 'uid' | 'gid' | 'wanted' | 'config'>): string | undefined {
+  if (o.kind !== 'file' || o.mode === undefined) return undefined;
+  const diffs: string[] = [];
+  const octal = (m: number): string => `0${m.toString(8).padStart(3, '0')}`;
+  if (o.mode !== o.config.mode) diffs.push(`mode is ${octal(o.mode)}, configured ${octal(o.config.mode)}`);
+  if (o.wanted?.uid !== undefined && o.uid !== o.wanted.uid) diffs.push(`owner is uid ${o.uid}, configured uid ${o.wanted.uid}`);
+  if (o.wanted?.gid !== undefined && o.gid !== o.wanted.gid) diffs.push(`group is gid ${o.gid}, configured gid ${o.wanted.gid}`);
+  return diffs.length ? diffs.join('; ') : undefined;
 }
 
 function sameIdentity(a: DhFileIdentity | undefined, b: DhFileIdentity | undefined): boolean {
@@ -116,6 +137,7 @@ async function applyStep(ctx: JobContext, step: PlannedStep): Promise<StepResult
         }
         if (again.action === 'blocked') return { ...base, outcome: 'failed', message: again.reason };
       }
+      if (again.action === 'fix-permissions') return await rewriteWithPermissions(ctx, config, again);
       const why = (again.detail as DhStepDetail).code;
       ctx.log.info({ object: config.file, bits: config.bits, reason: again.reason }, 'generating DH parameters');
       const generated = await generateDhParams({
@@ -159,6 +181,53 @@ async function applyStep(ctx: JobContext, step: PlannedStep): Promise<StepResult
 }
 
 /** One status line per file (pure). */
+/**
+ * Can the server that uses the file read it? Debian's Exim reads tls_dhparam
+ * in every receiving process, as Debian-exim: a file only root can read (the
+ * default mode 0400 with the default owner root) makes every STARTTLS fail
+ * there, like a broken file (measured on Debian 12's exim4).
+ */
+/**
+ * The same (valid) bytes, rewritten through the atomic writer with the
+ * configured mode, owner and group: the MTA never sees a file it cannot read
+ * or a half-changed one. Runs under the file's lock; the bytes are checked
+ * again first, so nothing unchecked is written.
+ */
+async function rewriteWithPermissions(ctx: JobContext, config: DhparamsConfig, step: PlannedStep): Promise<StepResult> {
+  const base = { job: 'dhparams' as const, object: config.file, action: step.action };
+  const bytes = await readFile(config.file);
+  const check = await checkDhBytes(bytes, config.bits);
+  if (check.severity !== 'OK') {
+    return { ...base, outcome: 'unchanged', message: `not rewritten: the file changed and now fails its check (${check.code}); the next refresh replaces it` };
+  }
+  await atomicWriteFile(config.file, bytes, { mode: config.mode, owner: config.owner ?? ctx.config.owner, group: config.group ?? ctx.config.group });
+  const message = `permissions corrected (same parameters): ${step.reason.replace(/^valid, but /, '')}`;
+  ctx.log.info({ object: config.file }, message);
+  return {
+    ...base, outcome: 'changed', message, changedFiles: [config.file],
+    ...(config.reload ? { reloads: [{ object: config.file, argv: config.reload, timeoutMs: config.reload_timeout }] } : {}),
+  };
+}
+
+export function readerProblems(o: Pick<ObservedDhFile, 'kind' | 'mode' | 'uid' | 'gid' | 'reader' | 'readerUnknown' | 'config'>): StatusEntry['problems'] {
+  if (o.readerUnknown) {
+    return [{
+      severity: 'WARNING', message: `reader "${String(o.config.reader)}" is not a user on this host`,
+      hint: 'set reader to the user your TLS server reads the file as (Debian-exim for Exim on Debian; root for nginx, Postfix and Dovecot)',
+    }];
+  }
+  if (o.kind !== 'file' || !o.reader || o.mode === undefined || o.uid === undefined || o.gid === undefined) return [];
+  if (canRead({ mode: o.mode, uid: o.uid, gid: o.gid }, o.reader)) return [];
+  const mode = `0${o.mode.toString(8).padStart(3, '0')}`;
+  return [{
+    severity: 'WARNING',
+    message: `${o.reader.name} cannot read it (mode ${mode}, uid ${o.uid}, gid ${o.gid})`,
+    hint: o.config.reader === undefined
+      ? `Exim on Debian reads tls_dhparam as ${o.reader.name}, and a file it cannot read makes every STARTTLS fail: set owner: ${o.reader.name} on this entry (mode 0400 stays). If only servers that run as root read this file (nginx, Postfix, Dovecot), set reader: root`
+      : `set owner or group (and mode) on this entry so that ${o.reader.name} can read the file; the next refresh writes it so`,
+  }];
+}
+
 export function dhStatus(o: ObservedDhFile, now: Date): StatusEntry {
   const { config, check } = o;
   const problems: StatusEntry['problems'] = [];
@@ -177,6 +246,8 @@ export function dhStatus(o: ObservedDhFile, now: Date): StatusEntry {
         : 'the next scheduled `refresh dhparams` replaces it',
     });
   }
+  problems.push(...readerProblems(o));
+  if (problems.some((p) => p.severity === 'WARNING') && severity === 'OK') severity = 'WARNING';
   if (config.bits > EXIM_DEFAULT_DH_MAX_BITS) {
     // A note, not a WARNING: see docs/dhparams.md ("Sizes above 2236 bits").
     problems.push({

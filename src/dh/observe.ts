@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Config, DhparamsConfig } from '../config/index.js';
-import { readState } from '../store/index.js';
+import { readState, resolveOwner, userAccess, type UserAccess } from '../store/index.js';
 import { checkDhBytes, MAX_DH_FILE_BYTES, type DhCheck } from './check.js';
 
 export interface DhFileIdentity {
@@ -38,7 +38,16 @@ export interface ObservedDhFile {
   gid?: number;
   check: DhCheck;
   lastGeneration?: DhGenerationState;
+  /** The user that must be able to read the file (config `reader`, else Debian-exim if it exists). */
+  reader?: UserAccess;
+  /** The configured `reader` does not exist on this host. */
+  readerUnknown?: boolean;
+  /** Numeric owner and group the file should have (undefined where the configured name does not resolve). */
+  wanted?: { uid: number | undefined; gid: number | undefined };
 }
+
+/** Debian's exim4 runs its receiving processes as this user. */
+export const DEBIAN_EXIM_USER = 'Debian-exim';
 
 export function identityOf(st: { dev: number; ino: number; size: number; mtimeMs: number }): DhFileIdentity {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
@@ -55,8 +64,15 @@ export async function observeDhFile(config: DhparamsConfig, global: Pick<Config,
     group: config.group ?? global.group,
     stateDir: global.state_dir,
   };
-  const lastGeneration = await readState<DhGenerationState>(global.state_dir, dhObjectId(config.file));
-  const withState = lastGeneration ? { ...base, lastGeneration } : base;
+  const [lastGeneration, reader, wanted] = await Promise.all([
+    readState<DhGenerationState>(global.state_dir, dhObjectId(config.file)),
+    userAccess(config.reader ?? DEBIAN_EXIM_USER),
+    resolveOwner({ owner: base.owner, group: base.group }).catch(() => undefined),
+  ]);
+  const withState = {
+    ...base, ...(lastGeneration ? { lastGeneration } : {}), ...(reader ? { reader } : {}), ...(wanted ? { wanted } : {}),
+    ...(config.reader !== undefined && !reader ? { readerUnknown: true } : {}),
+  };
   let st;
   try {
     st = await stat(config.file);

@@ -47,3 +47,33 @@ export async function resolveOwner(o: Ownership): Promise<{ uid: number | undefi
   }
   return { uid, gid };
 }
+
+/** A user's uid and all its group ids, as the kernel checks file access for it. */
+export interface UserAccess {
+  name: string;
+  uid: number;
+  gids: number[];
+}
+
+const accessCache = new Map<string, Promise<UserAccess | undefined>>();
+
+/** `id -u` and `id -G` of a user (NSS included); undefined when the user does not exist. */
+export function userAccess(user: string | number): Promise<UserAccess | undefined> {
+  const name = String(user);
+  let pending = accessCache.get(name);
+  if (!pending) {
+    pending = Promise.all([run('id', ['-u', name], { timeout: 5000 }), run('id', ['-G', name], { timeout: 5000 })])
+      .then(([u, g]) => ({ name, uid: Number(u.stdout.trim()), gids: g.stdout.trim().split(/\s+/).map(Number) }))
+      .catch(() => undefined);
+    accessCache.set(name, pending);
+  }
+  return pending;
+}
+
+/** Can `who` read a file with this mode and ownership (POSIX permission bits; root reads everything)? */
+export function canRead(file: { mode: number; uid: number; gid: number }, who: UserAccess): boolean {
+  if (who.uid === 0) return true;
+  if (file.uid === who.uid) return (file.mode & 0o400) !== 0;
+  if (who.gids.includes(file.gid)) return (file.mode & 0o040) !== 0;
+  return (file.mode & 0o004) !== 0;
+}

@@ -210,3 +210,61 @@ describe('dhparams: bad files are detected and replaced (CLI, real tools)', () =
     assert.equal((await readdir(join(stateDir, 'dhparams-old'))).length, 2 * CASES.length + 1);
   });
 });
+
+describe('dhparams: a file the MTA user cannot read (the real Debian-exim user of exim4)', () => {
+  let dir: string;
+  let dhFile: string;
+  const config = async (extra: Record<string, unknown>): Promise<string> => {
+    const cfg = join(dir, `config-${Object.keys(extra).join('-') || 'plain'}.yaml`);
+    await writeFile(cfg, JSON.stringify({ state_dir: join(dir, 'state'), dhparams: [{ file: dhFile, bits: 512, allow_weak: true, ...extra }] }));
+    return cfg;
+  };
+  type Status = { severity: string; entries: Array<{ severity: string; problems: Array<{ message: string; hint?: string }> }> };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tlskeeper-dh-reader-'));
+    dhFile = join(dir, 'gnutls-params-512');
+  });
+  after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  it('root-owned 0400 (the defaults): status WARNING names Debian-exim and the fix', async () => {
+    const cfg = await config({});
+    assert.equal((await tlskeeper(['--config', cfg, 'refresh', 'dhparams'])).code, 0);
+    const st = await stat(dhFile);
+    assert.equal(st.uid, 0);
+    assert.equal(st.mode & 0o7777, 0o400);
+    const s = await tlskeeper(['--config', cfg, '--json', 'status']);
+    assert.equal(s.code, 1, s.stdout);
+    const problems = s.json<Status>().entries[0]!.problems;
+    const p = problems.find((x) => /Debian-exim cannot read it/.test(x.message));
+    assert.ok(p, JSON.stringify(problems));
+    assert.match(p.hint!, /set owner: Debian-exim/);
+  });
+
+  it('owner: Debian-exim then rewrites the same parameters with the new owner (plan: fix-permissions), and status is OK', async () => {
+    const cfg = await config({ owner: 'Debian-exim' });
+    const bytes = await readFile(dhFile);
+    const dry = await tlskeeper(['--config', cfg, '--json', 'refresh', 'dhparams', '--dry-run']);
+    const planned = dry.json<{ plans: Array<{ steps: Array<{ action: string; reason: string }> }> }>().plans[0]!.steps[0]!;
+    assert.equal(planned.action, 'fix-permissions');
+    assert.match(planned.reason, /owner is uid 0, configured uid \d+/);
+    const r = await tlskeeper(['--config', cfg, '--json', 'refresh', 'dhparams']);
+    assert.equal(r.code, 0, r.stdout);
+    const res = r.json<{ results: Array<{ outcome: string; message: string }> }>().results[0]!;
+    assert.equal(res.outcome, 'changed');
+    assert.match(res.message, /permissions corrected \(same parameters\)/);
+    assert.deepEqual(await readFile(dhFile), bytes, 'same bytes');
+    assert.equal(String((await stat(dhFile)).uid), (await runChecked(['id', '-u', 'Debian-exim'])).stdout.trim());
+    const s = await tlskeeper(['--config', cfg, '--json', 'status']);
+    assert.equal(s.code, 0, s.stdout);
+    assert.equal((await tlskeeper(['--config', cfg, '--json', 'refresh', 'dhparams'])).json<{ results: Array<{ outcome: string }> }>().results[0]!.outcome, 'unchanged');
+  });
+
+  it('reader: root (a file only root-run servers read) silences the check; an unknown reader is reported', async () => {
+    await runChecked(['chown', 'root:root', dhFile]);
+    const s = await tlskeeper(['--config', await config({ reader: 'root', owner: 'root' }), '--json', 'status']);
+    assert.equal(s.code, 0, s.stdout);
+    const u = await tlskeeper(['--config', await config({ reader: 'no-such-user-tk', owner: 'root' }), '--json', 'status']);
+    assert.equal(u.code, 1);
+    assert.match(u.json<Status>().entries[0]!.problems.map((x) => x.message).join('\n'), /reader "no-such-user-tk" is not a user on this host/);
+  });
+});

@@ -128,3 +128,35 @@ describe('dhparams status', () => {
     assert.equal(e.facts.ageDays, undefined);
   });
 });
+
+describe('dhparams permissions and readers', () => {
+  const exim = { name: 'Debian-exim', uid: 102, gids: [105] };
+
+  it('a valid file with the wrong mode or owner is rewritten with the same bytes, not left alone or regenerated', () => {
+    const wanted = { uid: 102, gid: 105 };
+    assert.equal(planFile(observed({ wanted }), NOW, { force: false }).action, 'none');
+    const step = planFile(observed({ wanted, uid: 0, gid: 0, mode: 0o600 }), NOW, { force: false });
+    assert.equal(step.action, 'fix-permissions');
+    assert.equal((step.detail as DhStepDetail).trigger, 'permissions');
+    assert.match(step.reason, /mode is 0600, configured 0400; owner is uid 0, configured uid 102; group is gid 0, configured gid 105/);
+    // An owner name that does not resolve (no `wanted`) cannot be compared: only the mode is.
+    assert.equal(planFile(observed({ uid: 0, gid: 0 }), NOW, { force: false }).action, 'none');
+    // Regeneration, when due, writes the configured permissions anyway.
+    assert.equal(planFile(observed({ wanted, uid: 0, modifiedAt: new Date(NOW.getTime() - 31 * DAY) }), NOW, { force: false }).action, 'regenerate');
+  });
+
+  it('status warns when the MTA user cannot read the file, with the fix in the hint', () => {
+    const rootOnly = dhStatus(observed({ uid: 0, gid: 0, mode: 0o400, reader: exim }), NOW);
+    assert.equal(rootOnly.severity, 'WARNING');
+    assert.match(rootOnly.problems.map((p) => p.message).join('\n'), /Debian-exim cannot read it \(mode 0400, uid 0, gid 0\)/);
+    assert.match(rootOnly.problems.find((p) => /cannot read/.test(p.message))!.hint!, /set owner: Debian-exim.*reader: root/);
+    assert.equal(dhStatus(observed({ uid: 102, gid: 0, mode: 0o400, reader: exim }), NOW).severity, 'OK', 'owner Debian-exim, 0400');
+    assert.equal(dhStatus(observed({ uid: 0, gid: 105, mode: 0o440, reader: exim }), NOW).severity, 'OK', 'group Debian-exim, 0440');
+    assert.equal(dhStatus(observed({ uid: 0, gid: 0, mode: 0o444, reader: exim }), NOW).severity, 'OK', 'world-readable');
+    assert.equal(dhStatus(observed({ uid: 0, gid: 0, mode: 0o400, reader: { name: 'root', uid: 0, gids: [0] } }), NOW).severity, 'OK', 'reader: root');
+    assert.equal(dhStatus(observed({ uid: 0, gid: 0, mode: 0o400 }), NOW).severity, 'OK', 'no Exim user on the host, no reader configured');
+    const unknown = dhStatus(observed({ readerUnknown: true }, { reader: 'nosuchuser' }), NOW);
+    assert.equal(unknown.severity, 'WARNING');
+    assert.match(unknown.problems[0]!.message, /reader "nosuchuser" is not a user on this host/);
+  });
+});
