@@ -46,7 +46,8 @@ describe('dhparams: SIGKILL mid-generation and the hard timeout', { timeout: 120
 
   const writeConfig = (timeout: string) => writeFile(cfg, JSON.stringify({
     state_dir: join(dir, 'state'),
-    dhparams: [{ file, bits: 4096, timeout }],
+    // reader: root — this test is about killing, not about who may read the file (see dh-files).
+    dhparams: [{ file, bits: 4096, timeout, reader: 'root' }],
   }));
 
   before(async () => {
