@@ -84,17 +84,12 @@ export default async function ocspBench(): Promise<void> {
     await floor(leaves, pki.intermediateCertPem);
 
     const cli = await buildCli(dir);
-    const tk: number[] = [];
-    const cold: number[] = [];
-    const fl: number[] = [];
-    const st: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      // Interleaved, so all see the same machine state.
-      fl.push(await floor(leaves, pki.intermediateCertPem));
-      tk.push(await refresh(config));
-      cold.push(await refreshCold(cli, config));
-      st.push(await storeAlone(leaves, join(dir, 'store-bench')));
-    }
+    const measured = {
+      fl: () => floor(leaves, pki.intermediateCertPem),
+      tk: () => refresh(config),
+      cold: () => refreshCold(cli, config),
+    };
+    const { fl, tk, cold, st } = await interleaved({ ...measured, st: () => storeAlone(leaves, join(dir, 'store-bench')) });
     const tkMs = median(tk);
     const floorMs = median(fl);
     const storeMs = median(st);
@@ -122,14 +117,7 @@ export default async function ocspBench(): Promise<void> {
       proxy = await startDelayProxy(RTT_MS, ports.map((p, i) => [p, hidden[i]!]));
       await refresh(config);
       await floor(leaves, pki.intermediateCertPem);
-      const ltk: number[] = [];
-      const lcold: number[] = [];
-      const lfl: number[] = [];
-      for (let i = 0; i < ROUNDS; i++) {
-        lfl.push(await floor(leaves, pki.intermediateCertPem));
-        ltk.push(await refresh(config));
-        lcold.push(await refreshCold(cli, config));
-      }
+      const { fl: lfl, tk: ltk, cold: lcold } = await interleaved(measured);
       const latencySubset = leaves.slice(0, Math.min(100, leaves.length));
       const lscript = (await scriptApproach(latencySubset, pki.intermediateCertPath, 1)) * (leaves.length / latencySubset.length);
       console.log(`with ${RTT_MS} ms round trips (a delaying proxy in its own process before each responder; median of ${ROUNDS}):`);
@@ -289,6 +277,15 @@ async function scriptApproach(leaves: Leaf[], issuerPath: string, parallel: numb
   };
   await Promise.all(Array.from({ length: parallel }, worker));
   return performance.now() - t0;
+}
+
+/** ROUNDS timings of each function, interleaved so that all see the same machine state. */
+async function interleaved<K extends string>(fns: Record<K, () => Promise<number>>): Promise<Record<K, number[]>> {
+  const out = Object.fromEntries(Object.keys(fns).map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const k of Object.keys(fns) as K[]) out[k].push(await fns[k]());
+  }
+  return out;
 }
 
 /** ./delay-proxy.mjs listening on each pair's first port, forwarding to its second. */
