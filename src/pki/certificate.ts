@@ -1,12 +1,14 @@
 /**
  * Facts about certificates and keys, read with Node's X509Certificate and,
- * for the extensions Node does not expose (TLS Feature / Must-Staple, RFC
- * 7633), with pkijs. No openssl process is started.
+ * for the extension Node does not expose (TLS Feature / Must-Staple, RFC
+ * 7633), with the DER codec (./ocsp-codec.ts), falling back to pkijs for a
+ * certificate the strict codec refuses. No openssl process is started.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as Pkijs from 'pkijs';
 import { ValidationError } from '../errors/index.js';
+import { asn1js, pkijs } from './lazy.js';
+import { parseCertificateInfoCached } from './ocsp-codec.js';
 import { parsePem } from './pem.js';
 
 /** id-pe-tlsfeature (RFC 7633 §6) */
@@ -92,16 +94,22 @@ function parseSans(san: string | undefined): string[] {
 
 /** Must-Staple: a TLS Feature extension listing status_request (RFC 7633 §4.2.3). */
 export function hasMustStaple(cert: X509Certificate): boolean {
+  try {
+    return parseCertificateInfoCached(cert.raw).mustStaple;
+  } catch {
+    // A certificate OpenSSL accepted but the strict codec does not: ask pkijs.
+  }
+  const a = asn1js();
   const parsed = toPkijs(cert);
   const ext = parsed.extensions?.find((e) => e.extnID === OID_TLS_FEATURE);
   if (!ext) return false;
-  const asn = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
-  if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) return false;
-  return asn.result.valueBlock.value.some((v) => v instanceof asn1js.Integer && v.valueBlock.valueDec === TLS_FEATURE_STATUS_REQUEST);
+  const asn = a.fromBER(ext.extnValue.valueBlock.valueHexView);
+  if (asn.offset === -1 || !(asn.result instanceof a.Sequence)) return false;
+  return asn.result.valueBlock.value.some((v) => v instanceof a.Integer && v.valueBlock.valueDec === TLS_FEATURE_STATUS_REQUEST);
 }
 
-export function toPkijs(cert: X509Certificate): pkijs.Certificate {
-  return pkijs.Certificate.fromBER(cert.raw);
+export function toPkijs(cert: X509Certificate): Pkijs.Certificate {
+  return pkijs().Certificate.fromBER(cert.raw);
 }
 
 export function keyDescription(key: KeyObject): { keyType: string; keySize: number | undefined; keyCurve: string | undefined } {

@@ -22,9 +22,9 @@
  * bytes" primitive.
  */
 import { createHash, createPublicKey, verify as verifySignatureRaw, constants as cryptoConstants, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as Pkijs from 'pkijs';
 import { ValidationError } from '../errors/index.js';
+import { asn1js, pkijs } from './lazy.js';
 import { parsePem } from './pem.js';
 import { DER_TAG, DerCursor, DerError, derElement, readTlv, topLevel, type Tlv } from './der.js';
 
@@ -871,12 +871,13 @@ export function parseIssuerCertificates(body: Buffer, object = 'issuer certifica
     // not a single certificate: try PKCS#7
   }
   try {
-    const asn = asn1js.fromBER(new Uint8Array(body));
+    const p = pkijs();
+    const asn = asn1js().fromBER(new Uint8Array(body));
     if (asn.offset === -1) throw new Error(asn.result.error);
-    const contentInfo = new pkijs.ContentInfo({ schema: asn.result });
-    if (contentInfo.contentType !== pkijs.ContentInfo.SIGNED_DATA) throw new Error('not SignedData');
-    const signed = new pkijs.SignedData({ schema: contentInfo.content });
-    const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
+    const contentInfo = new p.ContentInfo({ schema: asn.result });
+    if (contentInfo.contentType !== p.ContentInfo.SIGNED_DATA) throw new Error('not SignedData');
+    const signed = new p.SignedData({ schema: contentInfo.content });
+    const certs = (signed.certificates ?? []).filter((c): c is Pkijs.Certificate => c instanceof p.Certificate);
     if (certs.length === 0) throw new Error('no certificates in the bundle');
     return certs.map((c) => parseCertificateInfo(Buffer.from(c.toSchema().toBER(false)), object));
   } catch (err) {
