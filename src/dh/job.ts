@@ -87,11 +87,15 @@ export function planFile(o: ObservedDhFile, now: Date, options: Pick<PlanOptions
 export function permissionDrift(o: Pick<ObservedDhFile, 'kind' | 'mode' | 'uid' | 'gid' | 'wanted' | 'config'>): string | undefined {
   if (o.kind !== 'file' || o.mode === undefined) return undefined;
   const diffs: string[] = [];
-  const octal = (m: number): string => `0${m.toString(8).padStart(3, '0')}`;
-  if (o.mode !== o.config.mode) diffs.push(`mode is ${octal(o.mode)}, configured ${octal(o.config.mode)}`);
+  if (o.mode !== o.config.mode) diffs.push(`mode is ${octalMode(o.mode)}, configured ${octalMode(o.config.mode)}`);
   if (o.wanted?.uid !== undefined && o.uid !== o.wanted.uid) diffs.push(`owner is uid ${o.uid}, configured uid ${o.wanted.uid}`);
   if (o.wanted?.gid !== undefined && o.gid !== o.wanted.gid) diffs.push(`group is gid ${o.gid}, configured gid ${o.wanted.gid}`);
   return diffs.length ? diffs.join('; ') : undefined;
+}
+
+/** 0o400 → "0400", as a postmaster writes it. */
+function octalMode(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
 function sameIdentity(a: DhFileIdentity | undefined, b: DhFileIdentity | undefined): boolean {
@@ -180,13 +184,6 @@ async function applyStep(ctx: JobContext, step: PlannedStep): Promise<StepResult
   }
 }
 
-/** One status line per file (pure). */
-/**
- * Can the server that uses the file read it? Debian's Exim reads tls_dhparam
- * in every receiving process, as Debian-exim: a file only root can read (the
- * default mode 0400 with the default owner root) makes every STARTTLS fail
- * there, like a broken file (measured on Debian 12's exim4).
- */
 /**
  * The same (valid) bytes, rewritten through the atomic writer with the
  * configured mode, owner and group: the MTA never sees a file it cannot read
@@ -209,6 +206,12 @@ async function rewriteWithPermissions(ctx: JobContext, config: DhparamsConfig, s
   };
 }
 
+/**
+ * Can the server that uses the file read it? Debian's Exim reads tls_dhparam
+ * in every receiving process, as Debian-exim: a file only root can read (the
+ * default mode 0400 with the default owner root) makes every STARTTLS fail
+ * there, like a broken file (measured on Debian 12's exim4).
+ */
 export function readerProblems(o: Pick<ObservedDhFile, 'kind' | 'mode' | 'uid' | 'gid' | 'reader' | 'readerUnknown' | 'config'>): StatusEntry['problems'] {
   if (o.readerUnknown) {
     return [{
@@ -218,7 +221,7 @@ export function readerProblems(o: Pick<ObservedDhFile, 'kind' | 'mode' | 'uid' |
   }
   if (o.kind !== 'file' || !o.reader || o.mode === undefined || o.uid === undefined || o.gid === undefined) return [];
   if (canRead({ mode: o.mode, uid: o.uid, gid: o.gid }, o.reader)) return [];
-  const mode = `0${o.mode.toString(8).padStart(3, '0')}`;
+  const mode = octalMode(o.mode);
   return [{
     severity: 'WARNING',
     message: `${o.reader.name} cannot read it (mode ${mode}, uid ${o.uid}, gid ${o.gid})`,
@@ -228,6 +231,7 @@ export function readerProblems(o: Pick<ObservedDhFile, 'kind' | 'mode' | 'uid' |
   }];
 }
 
+/** One status line per file (pure). */
 export function dhStatus(o: ObservedDhFile, now: Date): StatusEntry {
   const { config, check } = o;
   const problems: StatusEntry['problems'] = [];
@@ -273,7 +277,7 @@ export function dhStatus(o: ObservedDhFile, now: Date): StatusEntry {
     ageDays: ageMs === undefined ? undefined : Math.round((ageMs / 86_400_000) * 10) / 10,
     maxAgeDays: Math.round((config.max_age / 86_400_000) * 10) / 10,
     nextRegeneration: o.kind === 'file' && check.severity === 'OK' ? next : now,
-    mode: o.mode === undefined ? undefined : `0${o.mode.toString(8).padStart(3, '0')}`,
+    mode: o.mode === undefined ? undefined : octalMode(o.mode),
     uid: o.uid,
     gid: o.gid,
     lastGenerationSeconds: o.lastGeneration ? Math.round(o.lastGeneration.durationMs / 100) / 10 : undefined,

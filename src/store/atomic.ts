@@ -30,7 +30,7 @@ export async function atomicWriteFile(target: string, data: Uint8Array | string,
   const dir = dirname(target);
   const tmp = join(dir, `${TEMP_PREFIX}${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   const { uid, gid } = await resolveOwner(options);
-  await sweepStaleTemps(dir, basename(target));
+  await sweepStaleTemps(dir);
   try {
     // open(2)'s mode is masked by the umask, so the thread also chmods.
     await replaceInThread({
@@ -68,7 +68,7 @@ export async function fsyncDirectory(dir: string): Promise<void> {
 const sweptDirectories = new Set<string>();
 
 /** Remove temp files of earlier writers whose process is gone (once per directory per process). */
-async function sweepStaleTemps(dir: string, _name = ''): Promise<void> {
+async function sweepStaleTemps(dir: string): Promise<void> {
   if (sweptDirectories.has(dir)) return;
   sweptDirectories.add(dir);
   let entries: string[];
