@@ -1,5 +1,5 @@
 export { loadConfig, parseConfig, resolveConfigPath, DEFAULT_CONFIG_PATH } from './load.js';
 export {
-  configSchema, formatPath,
+  configSchema, formatPath, lockDirOf,
   type Config, type CertificateConfig, type DhparamsConfig, type DnsZoneConfig, type TlsaRecordConfig,
 } from './schema.js';

@@ -2,7 +2,7 @@
  * The configuration schema: every key tlskeeper reads, with its type, default
  * and a hint shown when it is wrong. README.md documents each key.
  */
-import { isAbsolute } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 
@@ -179,6 +179,16 @@ export const scheduleSchema = z
 export const configSchema = z
   .object({
     state_dir: absolutePath.default('/var/lib/tlskeeper'),
+    /**
+     * Where the per-object lock files live (default: state_dir/locks). A
+     * tmpfs such as /run/tlskeeper is recommended with many certificates:
+     * creating a file on a journalling disk waits for the journal commits that
+     * the staple writes' fsyncs start (measured: 0.55 s of a 1,000-staple run),
+     * and locks on tmpfs cannot outlive a reboot. Every process that shares
+     * state_dir must use the same lock_dir; it comes from the configuration
+     * file, so they do.
+     */
+    lock_dir: absolutePath.optional(),
     owner: owner.default('root'),
     group: owner.default('root'),
     schedule: scheduleSchema.default({}),
@@ -189,6 +199,11 @@ export const configSchema = z
   .strict();
 
 export type Config = z.output<typeof configSchema>;
+
+/** The directory holding the lock files: `lock_dir`, else `state_dir/locks`. */
+export function lockDirOf(config: Pick<Config, 'state_dir' | 'lock_dir'>): string {
+  return config.lock_dir ?? join(config.state_dir, 'locks');
+}
 export type CertificateConfig = Config['certificates'][number];
 export type DhparamsConfig = Config['dhparams'][number];
 export type DnsZoneConfig = Config['dns'][number];

@@ -15,7 +15,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { readCertificateEntry } from '../certs/index.js';
-import type { CertificateConfig, Config, DnsZoneConfig } from '../config/index.js';
+import { lockDirOf, type CertificateConfig, type Config, type DnsZoneConfig } from '../config/index.js';
 import type { DnsProvider, RRset } from '../dns/types.js';
 import { describeError, TlskeeperError, type SerializedError } from '../errors/index.js';
 import type { Job, JobContext, Plan, PlanOptions, StatusEntry, StepResult } from '../jobs/index.js';
@@ -121,7 +121,7 @@ export function createTlsaJob(dns: TlsaDnsAccess): Job<TlsaObserved> {
           continue;
         }
         try {
-          results.push(await withLock(ctx.config.state_dir, objectId(step.object), () => publishOwner(dns, ctx, step.object, step.detail as PublishDetail)));
+          results.push(await withLock(lockDirOf(ctx.config), objectId(step.object), () => publishOwner(dns, ctx, step.object, step.detail as PublishDetail)));
         } catch (err) {
           const error = describeError(err);
           ctx.log.error({ job: 'tlsa', object: step.object, err: error }, `tlsa ${step.object}: ${error.message}`);

@@ -12,7 +12,7 @@
  *   status — pure: bits, age, next regeneration, check result
  */
 import { LockBusyError, TlskeeperError, describeError } from '../errors/index.js';
-import type { DhparamsConfig } from '../config/index.js';
+import { lockDirOf, type DhparamsConfig } from '../config/index.js';
 import type { Job, JobContext, Plan, PlanOptions, PlannedStep, StatusEntry, StepResult } from '../jobs/index.js';
 import { atomicWriteFile, canRead, withLock, writeState } from '../store/index.js';
 import { formatDuration } from '../util/index.js';
@@ -119,7 +119,7 @@ async function applyStep(ctx: JobContext, step: PlannedStep): Promise<StepResult
   const detail = step.detail as DhStepDetail;
   const objectId = dhObjectId(config.file);
   try {
-    return await withLock(ctx.config.state_dir, objectId, async (): Promise<StepResult> => {
+    return await withLock(lockDirOf(ctx.config), objectId, async (): Promise<StepResult> => {
       // Lock, then re-check: another run may have replaced the file meanwhile.
       // Unchanged identity (device, inode, size, mtime) means the same file as
       // planned, so the plan stands without checking it again (the primality

@@ -6,7 +6,7 @@
  * for backoff.
  */
 import { setMaxListeners } from 'node:events';
-import type { CertificateConfig, Config } from '../config/index.js';
+import { lockDirOf, type CertificateConfig, type Config } from '../config/index.js';
 import { describeError, LockBusyError } from '../errors/index.js';
 import type { JobContext, PlannedStep, ReloadRequest, StepResult } from '../jobs/index.js';
 import { buildOcspRequest, computeCertId, isIssuedBy, type CertificateInfo } from '../pki/index.js';
@@ -93,7 +93,7 @@ async function applySteps(ctx: JobContext, steps: PlannedStep[]): Promise<StepRe
     const cfg = byName.get(s.object);
     if (!cfg) return [result(s, 'skipped', 'no longer in the configuration')];
     try {
-      return await withLock(ctx.config.state_dir, `certificate/${cfg.name}`, () => applyLocked(run, s, cfg), { signal: ctx.signal });
+      return await withLock(lockDirOf(ctx.config), `certificate/${cfg.name}`, () => applyLocked(run, s, cfg), { signal: ctx.signal });
     } catch (err) {
       if (err instanceof LockBusyError) return [result(s, 'skipped', err.message)];
       const error = describeError(err);

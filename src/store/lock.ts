@@ -1,5 +1,5 @@
 /**
- * Per-object locks in `state_dir/locks`, so a timer run and a hook run never
+ * Per-object locks in the lock directory (`lock_dir`, else `state_dir/locks`), so a timer run and a hook run never
  * work on the same object at once (certmagic's rule: lock, re-check, then
  * work — callers re-read the object's state after taking the lock).
  *
@@ -33,8 +33,9 @@ export function lockFileName(objectId: string): string {
 
 const lockDirectories = new Set<string>();
 
-export async function acquireLock(stateDir: string, objectId: string, options: LockOptions = {}): Promise<Lock> {
-  const dir = join(stateDir, 'locks');
+/** Take the lock of `objectId` in `lockDir` (config: `lockDirOf(config)`). */
+export async function acquireLock(lockDir: string, objectId: string, options: LockOptions = {}): Promise<Lock> {
+  const dir = lockDir;
   if (!lockDirectories.has(dir)) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     lockDirectories.add(dir);
@@ -104,8 +105,8 @@ function readHolder(path: string): number | undefined {
 }
 
 /** Run `work` holding the object's lock. */
-export async function withLock<T>(stateDir: string, objectId: string, work: () => Promise<T>, options?: LockOptions): Promise<T> {
-  const lock = await acquireLock(stateDir, objectId, options);
+export async function withLock<T>(lockDir: string, objectId: string, work: () => Promise<T>, options?: LockOptions): Promise<T> {
+  const lock = await acquireLock(lockDir, objectId, options);
   try {
     return await work();
   } finally {

@@ -181,7 +181,7 @@ describe('dhparams: bad files are detected and replaced (CLI, real tools)', () =
   it('a file whose lock another run holds is skipped (LOCK_BUSY) and left alone', async () => {
     const c = CASES.find((x) => x.name === 'empty')!;
     await writeFile(file(c), '');
-    const lock = await acquireLock(stateDir, `dhparams/${file(c)}`);
+    const lock = await acquireLock(join(stateDir, 'locks'), `dhparams/${file(c)}`);
     try {
       const r = await tlskeeper(['--config', cfg, '--json', 'refresh', 'dhparams']);
       const res = r.json<{ results: Array<{ object: string; outcome: string; error?: { code: string } }> }>().results;

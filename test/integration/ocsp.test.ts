@@ -7,7 +7,7 @@
  * so.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -572,6 +572,22 @@ describe('ocsp staples (openssl ocsp responders)', () => {
     assert.equal(r.doc.results[0].outcome, 'skipped');
     assert.match(r.doc.results[0].message, /locked by process/);
     assert.deepEqual(await readFile(file), goodProof);
+  });
+
+  it('takes its locks in lock_dir when one is configured', async () => {
+    const file = await existingStaple();
+    const { cfg, caseDir } = await configFor({ name: 'mx', leaf: mx, ocspFile: file });
+    const lockDir = join(caseDir, 'run-locks');
+    await writeFile(cfg, `lock_dir: ${lockDir}\n${await readFile(cfg, 'utf8')}`);
+    await mkdir(lockDir, { recursive: true });
+    await writeFile(join(lockDir, 'certificate--mx.lock'), `${process.pid}\n`); // a live holder there
+    const held = await refresh(cfg, { force: true });
+    assert.equal(held.doc.results[0].outcome, 'skipped');
+    assert.deepEqual(await readFile(file), goodProof);
+    await rm(join(lockDir, 'certificate--mx.lock'));
+    const free = await refresh(cfg, { force: true });
+    assert.equal(free.doc.results[0].outcome, 'changed', free.stdout);
+    assert.deepEqual(await readdir(lockDir), [], 'lock released');
   });
 
   it('--dry-run prints the plan and writes nothing', async () => {

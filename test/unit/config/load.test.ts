@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../../src/errors/index.js';
-import { parseConfig, resolveConfigPath } from '../../../src/config/index.js';
+import { lockDirOf, parseConfig, resolveConfigPath } from '../../../src/config/index.js';
 
 function issuesOf(yaml: string) {
   try {
@@ -38,6 +38,12 @@ dhparams:
     assert.equal(cfg.dhparams[0]!.max_age, 30 * 86_400_000);
     assert.equal(cfg.dhparams[0]!.mode, 0o400);
     assert.equal(cfg.schedule.ocsp, '*/10 * * * *');
+  });
+
+  it('puts locks in state_dir/locks unless lock_dir names another directory', () => {
+    assert.equal(lockDirOf(parseConfig('state_dir: /var/lib/tk')), '/var/lib/tk/locks');
+    assert.equal(lockDirOf(parseConfig('state_dir: /var/lib/tk\nlock_dir: /run/tlskeeper')), '/run/tlskeeper');
+    assert.deepEqual(issuesOf('lock_dir: run/tlskeeper').map((i) => i.path), ['lock_dir']);
   });
 
   it('reads an unquoted YAML mode like 0640 as octal, as a postmaster means it', () => {

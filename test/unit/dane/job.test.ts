@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseConfig, type Config } from '../../../src/config/index.js';
+import { lockDirOf, parseConfig, type Config } from '../../../src/config/index.js';
 import { createTlsaJob, computeTlsa, formatTlsa, type TlsaDnsAccess } from '../../../src/dane/index.js';
 import type { DnsProvider, RRset } from '../../../src/dns/types.js';
 import type { JobContext } from '../../../src/jobs/index.js';
@@ -88,7 +88,7 @@ certificates:
     await copyFile(f.ec.chainPath, certFile);
     const { provider, job, ctx } = setup();
     const plan = job.plan(await job.read(ctx, { force: false }), NOW, { force: false });
-    const lock = await acquireLock(config.state_dir, `tlsa/${N25}`);
+    const lock = await acquireLock(lockDirOf(config), `tlsa/${N25}`);
     try {
       const results = await job.apply(ctx, plan);
       assert.equal(results[0]!.outcome, 'failed');
