@@ -41,7 +41,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     const res = await once({ ...req, url, method, ...(body === undefined ? {} : { body }), timeoutMs: Math.max(1, deadline - Date.now()) });
     if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.location) {
       if (hop >= maxRedirects) {
-        throw new NetworkError(`${req.what ?? url}: more than ${maxRedirects} redirects`, { code: 'HTTP_TOO_MANY_REDIRECTS', object: req.url });
+        throw new NetworkError(`${req.what ?? url}: more than ${maxRedirects} redirects`, { code: 'HTTP_TOO_MANY_REDIRECTS', object: req.url, hint: 'point the URL at the final location' });
       }
       const next = new URL(res.headers.location, url);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {

@@ -98,6 +98,8 @@ const NETWORK_HINTS: Record<string, string> = {
   HTTP_TIMEOUT: 'the responder did not answer in time (ocsp.timeout); tlskeeper keeps the staple it has and retries with backoff',
   HTTP_TOO_LARGE: 'an OCSP response is a few kilobytes: the URL does not serve OCSP responses; check ocsp.url. Nothing was written',
   HTTP_FAILED: 'check that the responder is reachable from this host (DNS, firewall, proxy); tlskeeper keeps the staple it has and retries',
+  HTTP_TOO_MANY_REDIRECTS: 'the responder URL redirects in a loop or through more than 3 hops (RFC 5019 §5 expects none): set ocsp.url to the final responder URL; tlskeeper keeps the staple it has and retries',
+  HTTP_BAD_REDIRECT: 'the responder redirected to a URL that is neither http nor https: set ocsp.url to a working HTTP responder; tlskeeper keeps the staple it has and retries',
 };
 
 /** Re-label a network error with the certificate it was for, keeping its code. */

@@ -38,6 +38,9 @@ export function ocspStatus(o: ObservedOcsp, now: Date): StatusEntry {
     status = 'not-stapled';
     summary = 'OCSP disabled in the configuration';
     if (mustStaple) flag('CRITICAL', 'the certificate is Must-Staple (RFC 7633) but OCSP is disabled for it', 'clients that enforce Must-Staple refuse it; enable OCSP or use a certificate without Must-Staple');
+    // tlskeeper leaves the file alone, but Exim still reads whatever tls_ocsp_file names.
+    if (file) flagFileThatBreaksTls(file, a, cfg.ocsp_missing_ok, flag,
+      `tlskeeper does not touch ${file} while ocsp.disabled is true: remove tls_ocsp_file for this certificate from the Exim configuration, or set ocsp.disabled: false so tlskeeper keeps a valid proof there`);
   } else if (!o.responderUrl) {
     status = 'not-applicable';
     summary = 'not applicable: the certificate names no OCSP responder';
@@ -45,15 +48,8 @@ export function ocspStatus(o: ObservedOcsp, now: Date): StatusEntry {
       flag('CRITICAL', 'the certificate is Must-Staple (RFC 7633) but names no OCSP responder, so no proof can be had',
         'clients that enforce Must-Staple refuse it; get a certificate without the Must-Staple extension');
     }
-    if (file && BREAKS_GNUTLS.has(a.fileState)) {
-      const what = a.fileState === 'other-certificate' ? 'a proof for an earlier certificate' : `no usable proof (${a.fileState})`;
-      flag('CRITICAL', `${file} holds ${what}: Exim (GnuTLS) refuses every STARTTLS with it, and would also without the file`,
-        cfg.ocsp_missing_ok ? 'run `tlskeeper refresh ocsp`: ocsp_missing_ok is set, so it removes the file' : FIX_NO_URL.replaceAll('FILE', file));
-    } else if (file && a.fileState === 'missing' && !cfg.ocsp_missing_ok) {
-      flag('CRITICAL', `${file} does not exist, and a tls_ocsp_file that is missing makes Exim (GnuTLS) refuse every STARTTLS`, FIX_NO_URL.replaceAll('FILE', file));
-    } else if (file && a.fileState === 'unreadable') {
-      flag('CRITICAL', a.problem?.message ?? `${file} cannot be read`, a.problem?.hint);
-    }
+    if (file) flagFileThatBreaksTls(file, a, cfg.ocsp_missing_ok, flag,
+      cfg.ocsp_missing_ok ? 'run `tlskeeper refresh ocsp`: ocsp_missing_ok is set, so it removes the file' : FIX_NO_URL.replaceAll('FILE', file));
   } else if (!file) {
     status = 'not-stapled';
     summary = 'not stapled: no ocsp_file configured';
@@ -98,6 +94,23 @@ export function ocspStatus(o: ObservedOcsp, now: Date): StatusEntry {
     },
     problems,
   };
+}
+
+/**
+ * For a staple file tlskeeper will not refresh (no responder URL, or OCSP
+ * disabled): CRITICAL where the file as it stands makes Exim (GnuTLS) refuse
+ * every STARTTLS — foreign, empty, unparsable, unreadable, or missing unless
+ * the MTA tolerates that (`ocsp_missing_ok`).
+ */
+function flagFileThatBreaksTls(file: string, a: StapleAssessment, missingOk: boolean, flag: (s: Severity, m: string, h?: string) => void, fix: string): void {
+  if (BREAKS_GNUTLS.has(a.fileState)) {
+    const what = a.fileState === 'other-certificate' ? 'a proof for an earlier certificate' : `no usable proof (${a.fileState})`;
+    flag('CRITICAL', `${file} holds ${what}: Exim (GnuTLS) refuses every STARTTLS with it, and would also without the file`, fix);
+  } else if (a.fileState === 'missing' && !missingOk) {
+    flag('CRITICAL', `${file} does not exist, and a tls_ocsp_file that is missing makes Exim (GnuTLS) refuse every STARTTLS`, fix);
+  } else if (a.fileState === 'unreadable') {
+    flag('CRITICAL', a.problem?.message ?? `${file} cannot be read`, a.problem?.hint);
+  }
 }
 
 function describeFile(a: StapleAssessment, now: Date): string {
@@ -160,6 +173,11 @@ function judgeFile(o: ObservedOcsp, a: StapleAssessment, now: Date, flag: (s: Se
       return;
     case 'good': {
       const ex = a.examined!;
+      if (!ex.signer) {
+        // RFC 6960 §3.2: without the issuer neither the CertID's key hash nor the signer can be checked.
+        flag('WARNING', `the proof in ${file} is for this certificate, but its signature is not verified: the issuer certificate is neither in ${o.config.cert} nor fetched yet`,
+          'put the intermediate certificate after the leaf in the certificate file (clients need it too), or run `tlskeeper refresh ocsp --force`, which fetches it from the certificate\'s AIA caIssuers URL');
+      }
       if (ex.refreshAt.getTime() <= now.getTime()) {
         flag('WARNING', `past its refresh point ${ex.refreshAt.toISOString()} (half-way to ${ex.effectiveExpiry.toISOString()}, set by ${ex.expiryReason}).${last}`,
           'tlskeeper refreshes it on the next run; if this persists, see the last error');

@@ -268,10 +268,14 @@ describe('ocsp staples (openssl ocsp responders)', () => {
     const r = await refresh(cfg);
     assert.equal(r.code, 0, r.stdout);
     assert.equal(r.doc.results[0].outcome, 'changed');
+    assert.equal(fake.hits.get('redirect-3'), 1);
+    assert.equal(fake.hits.get('redirect-1'), 1);
+    // Every hop names its server in Host (RFC 9110 §7.2), as HTTP/1.1 requires.
+    assert.equal(fake.lastHeaders.get('relay')?.host, new URL(fake.url).host);
   });
 
   // Every case: an existing good proof, a refresh that must fail, and the file byte-identical afterwards.
-  const failures: Array<{ title: string; url: () => string; code: string; message: RegExp; timeout?: string; now?: () => Date }> = [
+  const failures: Array<{ title: string; url: () => string; code: string; message: RegExp; hint?: RegExp; timeout?: string; now?: () => Date }> = [
     { title: 'signer certificate already expired', url: () => responders.expiredSigner!.url, code: 'OCSP_SIGNER_EXPIRED', message: /signer expired.*expired on/ },
     { title: 'signer without the OCSPSigning EKU', url: () => responders.noEku!.url, code: 'OCSP_SIGNER_NOT_AUTHORIZED', message: /lacks the id-kp-OCSPSigning/ },
     { title: 'delegated signer issued by another CA', url: () => responders.foreign!.url, code: 'OCSP_SIGNER_WRONG_ISSUER', message: /issued by CN=unrelated CA/ },
@@ -288,9 +292,11 @@ describe('ocsp staples (openssl ocsp responders)', () => {
     { title: 'HTML page labelled application/ocsp-response (fake)', url: () => `${fake.url}/html-as-ocsp`, code: 'OCSP_UNPARSABLE', message: /not a DER-encoded OCSP response/ },
     { title: 'truncated DER (fake: the real answer cut in half)', url: () => `${fake.url}/truncated`, code: 'OCSP_UNPARSABLE', message: /truncated/ },
     { title: '5 MiB body (fake)', url: () => `${fake.url}/huge`, code: 'HTTP_TOO_LARGE', message: /exceeds the 1048576-byte limit/ },
+    { title: '5 MiB body sent chunked, its size not declared (fake)', url: () => `${fake.url}/huge-chunked`, code: 'HTTP_TOO_LARGE', message: /response exceeds the 1048576-byte limit/ },
     { title: 'accepts the connection and never answers (fake)', url: () => `${fake.url}/hang`, code: 'HTTP_TIMEOUT', message: /no answer within 700 ms/, timeout: '700ms' },
     { title: 'wrong content type (fake: the real answer as application/octet-stream)', url: () => `${fake.url}/wrong-type`, code: 'OCSP_BAD_CONTENT_TYPE', message: /application\/octet-stream/ },
-    { title: 'more than 3 redirects (fake)', url: () => `${fake.url}/redirect-4`, code: 'HTTP_TOO_MANY_REDIRECTS', message: /more than 3 redirects/ },
+    { title: 'more than 3 redirects (fake)', url: () => `${fake.url}/redirect-4`, code: 'HTTP_TOO_MANY_REDIRECTS', message: /more than 3 redirects/, hint: /set ocsp.url to the final responder URL/ },
+    { title: 'a redirect to ftp: (fake)', url: () => `${fake.url}/redirect-ftp`, code: 'HTTP_BAD_REDIRECT', message: /redirect to ftp: refused/, hint: /neither http nor https/ },
   ];
   for (const f of failures) {
     it(`rejects: ${f.title}; the existing file stays byte-identical`, async () => {
@@ -305,6 +311,7 @@ describe('ocsp staples (openssl ocsp responders)', () => {
       assert.match(step.message, /^certificate mx: /);
       assert.match(step.message, f.message);
       assert.ok(step.error.hint && step.error.hint.length > 10, 'a hint says what to do');
+      if (f.hint) assert.match(step.error.hint, f.hint);
       assert.match(step.message, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} unchanged`));
       assert.deepEqual(await readFile(file), goodProof, 'the staple file is byte-identical');
       // The failure is remembered for backoff: 1 minute after the first failure.
@@ -547,6 +554,52 @@ describe('ocsp staples (openssl ocsp responders)', () => {
     assert.deepEqual(r.doc.results.map((x) => [x.action, x.outcome]), [['remove-staple', 'changed'], ['fetch-staple', 'failed']]);
     assert.match(r.doc.results[1].message, /removed \(ocsp_missing_ok\)/);
     assert.equal(existsSync(file), false);
+  });
+
+  it('a renewed certificate whose proof cannot be fetched, without ocsp_missing_ok: the previous proof stays, status is CRITICAL with the fix', async () => {
+    const file = await existingStaple('o2'); // mx's proof, for "the previous certificate"
+    const { cfg } = await configFor({ name: 'o2', leaf: leaves.o2!, ocspFile: file, url: `${fake.url}/status-500` });
+    const r = await refresh(cfg);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.doc.results.map((x) => [x.action, x.outcome]), [['fetch-staple', 'failed']]);
+    assert.match(r.doc.results[0].message, /unchanged, next try after/);
+    assert.deepEqual(await readFile(file), goodProof, 'tlskeeper never removes a file the MTA needs, unless ocsp_missing_ok says it may');
+    const st = await status(cfg);
+    assert.equal(st.ocsp[0].severity, 'CRITICAL');
+    assert.equal(st.ocsp[0].facts.fileState, 'other-certificate');
+    assert.ok(st.ocsp[0].problems.some((p: any) => /refuses every STARTTLS/.test(p.message) && /refresh ocsp/.test(p.hint)));
+  });
+
+  it('ocsp.disabled: tlskeeper leaves the file alone, but status still says when the file breaks STARTTLS', async () => {
+    const file = await existingStaple('o2'); // mx's proof beside o2's certificate
+    const { cfg, caseDir } = await configFor({ name: 'o2', leaf: leaves.o2!, ocspFile: file });
+    await writeFile(cfg, (await readFile(cfg, 'utf8')).replace('    ocsp: {}', '    ocsp: {disabled: true}'));
+    const r = await refresh(cfg, { force: true });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.doc.results[0].outcome, 'unchanged');
+    assert.deepEqual(await readFile(file), goodProof);
+    const st = await status(cfg);
+    assert.equal(st.ocsp[0].severity, 'CRITICAL', JSON.stringify(st.ocsp[0]));
+    assert.ok(st.ocsp[0].problems.some((p: any) => /a proof for an earlier certificate/.test(p.message) && /ocsp.disabled is true/.test(p.hint)));
+    // The same with a proof for its own certificate: nothing to complain about.
+    const own = join(caseDir, 'own.ocsp');
+    const fetched = await configFor({ name: 'o2', leaf: leaves.o2!, ocspFile: own });
+    assert.equal((await refresh(fetched.cfg)).code, 0);
+    await writeFile(cfg, (await readFile(cfg, 'utf8')).replace(file, own));
+    assert.equal((await status(cfg)).ocsp[0].severity, 'OK');
+  });
+
+  it('status: a proof whose signature cannot be checked yet (no issuer at hand) is a WARNING, not OK', async () => {
+    const leaf = leaves.aia!; // its certificate file holds only the leaf
+    const file = join(dir, 'aia-unverified.ocsp');
+    const fetched = await configFor({ name: 'aia', leaf, cert: leaf.certPath, ocspFile: file });
+    assert.equal((await refresh(fetched.cfg)).code, 0);
+    // A fresh state directory: the issuer fetched from AIA is not remembered there.
+    const { cfg } = await configFor({ name: 'aia', leaf, cert: leaf.certPath, ocspFile: file });
+    const st = await status(cfg);
+    assert.equal(st.ocsp[0].severity, 'WARNING');
+    assert.match(st.ocsp[0].facts.signer, /not verified/);
+    assert.ok(st.ocsp[0].problems.some((p: any) => /signature is not verified/.test(p.message) && /AIA caIssuers/.test(p.hint)));
   });
 
   it('several certificates in one run, against several responders', async () => {

@@ -13,13 +13,15 @@
 //   /html                200, text/html, a captive-portal page
 //   /html-as-ocsp        200, application/ocsp-response, a captive-portal page
 //   /truncated           200, the real responder's answer cut in half
-//   /huge                200, 5 MiB of application/ocsp-response
+//   /huge                200, 5 MiB of application/ocsp-response (Content-Length says so)
+//   /huge-chunked        200, 5 MiB of application/ocsp-response, chunked (no length given up front)
 //   /hang                accepts the connection, never answers
 //   /wrong-type          200, the real responder's answer as application/octet-stream
 //   /try-later           200, OCSPResponseStatus tryLater (RFC 6960 §4.2.1)
 //   /malformed-request   200, OCSPResponseStatus malformedRequest
 //   /other-certificate   200, the real responder's answer for another certificate
 //   /redirect-N          302 to /relay, N times (N ≤ 9), then /relay
+//   /redirect-ftp        302 to ftp://127.0.0.1/
 //   /relay               200, the real responder's answer, passed through
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +38,8 @@ export interface FakeOcspHttp {
   url: string;
   /** Requests seen, by fault name. */
   hits: Map<string, number>;
+  /** The headers of the last request, by fault name. */
+  lastHeaders: Map<string, http.IncomingHttpHeaders>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +52,7 @@ export const HTML_PAGE = '<!doctype html><html><head><title>Welcome to Hotel WiF
 
 export async function startFakeOcspHttp(opts: FakeOcspHttpOptions): Promise<FakeOcspHttp> {
   const hits = new Map<string, number>();
+  const lastHeaders = new Map<string, http.IncomingHttpHeaders>();
   const hanging = new Set<http.ServerResponse>();
 
   /** Ask the real responder (POST) and return its body. */
@@ -86,6 +91,7 @@ export async function startFakeOcspHttp(opts: FakeOcspHttpOptions): Promise<Fake
       const fault = slash === -1 ? path : path.slice(0, slash);
       const rest = slash === -1 ? '' : path.slice(slash + 1);
       hits.set(fault, (hits.get(fault) ?? 0) + 1);
+      lastHeaders.set(fault, req.headers);
       const ocsp = 'application/ocsp-response';
       const redirect = /^redirect-(\d)$/.exec(fault);
       if (redirect) {
@@ -95,11 +101,31 @@ export async function startFakeOcspHttp(opts: FakeOcspHttpOptions): Promise<Fake
         res.end();
         return;
       }
+      if (fault === 'redirect-ftp') {
+        res.writeHead(302, { location: 'ftp://127.0.0.1/ocsp', 'content-length': '0', connection: 'close' });
+        res.end();
+        return;
+      }
       switch (fault) {
         case 'status-500': return send(res, 500, 'text/plain', 'internal server error\n');
         case 'html': return send(res, 200, 'text/html; charset=utf-8', HTML_PAGE);
         case 'html-as-ocsp': return send(res, 200, ocsp, HTML_PAGE);
         case 'huge': return send(res, 200, ocsp, Buffer.alloc(5 * 1024 * 1024, 0x30));
+        case 'huge-chunked': {
+          res.writeHead(200, { 'content-type': ocsp, connection: 'close' }); // no length: Transfer-Encoding chunked
+          const chunk = Buffer.alloc(64 * 1024, 0x30);
+          let left = 80; // 5 MiB
+          const more = (): void => {
+            while (left > 0) {
+              left--;
+              if (!res.write(chunk)) { res.once('drain', more); return; }
+            }
+            res.end();
+          };
+          res.on('close', () => { left = 0; });
+          more();
+          return undefined;
+        }
         case 'hang': hanging.add(res); return undefined; // never answers
         case 'try-later': return send(res, 200, ocsp, unsuccessfulOcspResponse(3));
         case 'malformed-request': return send(res, 200, ocsp, unsuccessfulOcspResponse(1));
@@ -129,6 +155,7 @@ export async function startFakeOcspHttp(opts: FakeOcspHttpOptions): Promise<Fake
   return {
     url: `http://127.0.0.1:${port}`,
     hits,
+    lastHeaders,
     async stop() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

@@ -15,6 +15,7 @@ import {
 } from '../../../src/ocsp/index.js';
 import { parseCertificatePemChain, type CertificateInfo } from '../../../src/pki/index.js';
 import { forgeOcspResponse } from '../../support/der-forge.js';
+import { unsuccessfulOcspResponse } from '../../support/fake-ocsp-http.js';
 import { createTestPki, type LeafFiles, type OcspSignerFiles, type TestPki } from '../../support/pki.js';
 import { runChecked } from '../../support/proc.js';
 
@@ -159,6 +160,18 @@ describe('RFC 6960 validation of a response for a certificate', () => {
     assert.throws(() => validateFetchedStaple(unknown, subject, new Date()), code('OCSP_UNKNOWN_CRITICAL_EXTENSION'));
     const harmless = forgeOcspResponse({ ...base, responseExtensions: [['1.2.3.4.5.6.7', false, Buffer.from([0x05, 0x00])]] });
     assert.equal(validateFetchedStaple(harmless, subject, new Date()).certStatus, 'good', 'non-critical unknown extensions are ignored');
+  });
+
+  it('an answer that is not a proof: every non-successful OCSPResponseStatus, and a response type other than basic (RFC 6960 §4.2.1)', () => {
+    for (const [status, c, text] of [[1, 'OCSP_MALFORMED_REQUEST', 'malformedRequest'], [2, 'OCSP_INTERNAL_ERROR', 'internalError'], [3, 'OCSP_TRY_LATER', 'tryLater'],
+      [5, 'OCSP_SIG_REQUIRED', 'sigRequired'], [6, 'OCSP_UNAUTHORIZED', 'unauthorized']] as const) {
+      assert.throws(() => examineStaple(unsuccessfulOcspResponse(status), subject),
+        (e: unknown) => code(c)(e) && (e as Error).message.includes(`"${text}" (OCSPResponseStatus ${status})`), text);
+    }
+    // successful, responseBytes { responseType 1.2.3.4, response OCTET STRING (empty) }
+    const otherType = Buffer.from('300e0a0100a009300706032a03040400', 'hex');
+    assert.throws(() => examineStaple(otherType, subject),
+      (e: unknown) => code('OCSP_UNSUPPORTED_RESPONSE_TYPE')(e) && /response type 1\.2\.3\.4, not id-pkix-ocsp-basic/.test((e as Error).message));
   });
 
   it('time rules: thisUpdate may be a little in the future (skew), not more; expired at nextUpdate', () => {
