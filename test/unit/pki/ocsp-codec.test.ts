@@ -64,12 +64,18 @@ describe('OCSP codec (src/pki/ocsp-codec.ts)', () => {
   });
   after(async () => { await rm(dir, { recursive: true, force: true }); });
 
-  it('builds requests byte-identical to `openssl ocsp -reqout` (SHA-1 and SHA-256 CertIDs)', async () => {
+  it('builds requests byte-identical to `openssl ocsp -reqout` and to pkijs (SHA-1 and SHA-256 CertIDs)', async () => {
     const [l, i] = parseCertificatePemChain(leaf.chainPem);
+    const pkijs = await import('pkijs');
+    const asPkijs = (der: Buffer) => pkijs.Certificate.fromBER(new Uint8Array(der));
     for (const hash of ['sha1', 'sha256'] as const) {
       const out = join(dir, `ours-${hash}.der`);
       await runChecked(['openssl', 'ocsp', '-issuer', pki.intermediateCertPath, `-${hash}`, '-cert', leaf.certPath, '-no_nonce', '-reqout', out]);
-      assert.deepEqual(buildOcspRequest(computeCertId(l!, i!, hash)), await readFile(out), hash);
+      const ours = buildOcspRequest(computeCertId(l!, i!, hash));
+      assert.deepEqual(ours, await readFile(out), `${hash}: openssl`);
+      const theirs = new pkijs.OCSPRequest();
+      await theirs.createForCertificate(asPkijs(l!.der), { hashAlgorithm: hash === 'sha1' ? 'SHA-1' : 'SHA-256', issuerCertificate: asPkijs(i!.der) });
+      assert.deepEqual(ours, Buffer.from(theirs.toSchema(true).toBER()), `${hash}: pkijs`);
     }
   });
 
