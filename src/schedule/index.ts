@@ -4,7 +4,14 @@
  * never work at once and a slow job delays rather than overlaps the next.
  * On stop() the queue is closed and the running job is awaited.
  */
-import cron from 'node-cron';
+import { createRequire } from 'node:module';
+import type cronModule from 'node-cron';
+
+// Loaded on first use (~14 ms at every start otherwise): only `tlskeeper run` schedules.
+// require() resolves node-cron's CommonJS build, the same API as its ESM one.
+const load = createRequire(import.meta.url);
+let loaded: typeof cronModule | undefined;
+const cron = (): typeof cronModule => (loaded ??= load('node-cron') as typeof cronModule);
 
 export interface ScheduledTask {
   name: string;
@@ -13,7 +20,7 @@ export interface ScheduledTask {
 }
 
 export function validateCronExpression(expression: string): boolean {
-  return cron.validate(expression);
+  return cron().validate(expression);
 }
 
 export class Scheduler {
@@ -23,7 +30,7 @@ export class Scheduler {
   private stopped = false;
 
   schedule(task: ScheduledTask): void {
-    const t = cron.schedule(task.expression, () => this.enqueue(task), { noOverlap: true, name: task.name });
+    const t = cron().schedule(task.expression, () => this.enqueue(task), { noOverlap: true, name: task.name });
     this.tasks.push(t);
   }
 
