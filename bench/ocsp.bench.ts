@@ -47,7 +47,8 @@ import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/index.js';
-import { mapWithConcurrency, OCSP_CONCURRENCY, OCSP_STEP_CONCURRENCY, ocspGetUrl } from '../src/ocsp/index.js';
+import { OCSP_CONCURRENCY, OCSP_STEP_CONCURRENCY, ocspGetUrl } from '../src/ocsp/index.js';
+import { mapWithConcurrency, Semaphore } from '../src/util/index.js';
 import { atomicWriteFile, withLock } from '../src/store/index.js';
 import { buildOcspRequest, computeCertId, parseCertificatePemChain, parseOcspResponse, publicKeyOf, verifySignedBytes } from '../src/pki/index.js';
 import { createTestPki, generateKeyPem, opensslDate } from '../test/support/pki.js';
@@ -108,17 +109,13 @@ export default async function ocspBench(): Promise<void> {
       least: () => leastClient(leaves, pki.intermediateCertPem, lockDir!),
       diskLocks: () => refreshCold(cli, configDiskLocks),
     });
-    const tkMs = median(tk.map((r) => r.ms));
-    const floorMs = median(fl.map((r) => r.ms));
-    const storeMs = median(st.map((r) => r.ms));
-    const leastMs = median(least.map((r) => r.ms));
+    const [tkMs, floorMs, leastMs, coldMs] = [tk, fl, least, cold].map(medianMs) as [number, number, number, number];
     const scriptSubset = leaves.slice(0, Math.min(200, leaves.length));
     const scriptSeq = (await scriptApproach(scriptSubset, pki.intermediateCertPath, 1)) * (leaves.length / scriptSubset.length);
     const scriptPar = await scriptApproach(leaves, pki.intermediateCertPath, OCSP_CONCURRENCY);
 
-    const coldMs = median(cold.map((r) => r.ms));
     const row = (label: string, ms: number, note = ''): void => console.log(`  ${label.padEnd(50)} ${String(Math.round(ms)).padStart(7)} ms  ${note}`);
-    const timed = (label: string, runs: Timed[]): void => row(label, median(runs.map((r) => r.ms)), describeRuns(runs));
+    const timed = (label: string, runs: Timed[]): void => row(label, medianMs(runs), describeRuns(runs));
     console.log(`results (median of ${ROUNDS}; concurrency ${OCSP_CONCURRENCY}; CPU: ms of CPU time, whole machine / responders):`);
     timed('tlskeeper refresh ocsp --force (in process)', tk);
     timed('tlskeeper refresh ocsp --force (new process)', cold);
@@ -142,7 +139,7 @@ export default async function ocspBench(): Promise<void> {
       await refresh(config);
       await floor(leaves, pki.intermediateCertPem);
       const latency = await interleaved(measured);
-      const [lfl, ltk, lcold] = [latency.fl, latency.tk, latency.cold].map((runs) => runs.map((r) => r.ms)) as [number[], number[], number[]];
+      const [lfl, ltk, lcold] = [latency.fl, latency.tk, latency.cold].map(medianMs) as [number, number, number];
       const latencySubset = leaves.slice(0, Math.min(100, leaves.length));
       const lscript = (await scriptApproach(latencySubset, pki.intermediateCertPath, 1)) * (leaves.length / latencySubset.length);
       console.log(`with ${RTT_MS} ms round trips (a delaying proxy in its own process before each responder; median of ${ROUNDS}):`);
@@ -150,8 +147,8 @@ export default async function ocspBench(): Promise<void> {
       timed('tlskeeper refresh ocsp --force (new process)', latency.cold);
       timed('(a) floor: responders alone, same requests', latency.fl);
       row('(b) openssl ocsp per certificate, sequential', lscript, `(extrapolated from ${latencySubset.length})`);
-      console.log(`  tlskeeper / floor            ${(median(ltk) / median(lfl)).toFixed(2)}× in process, ${(median(lcold) / median(lfl)).toFixed(2)}× new process   (target ≤ 1.3×)`);
-      console.log(`  script sequential / tlskeeper ${(lscript / median(ltk)).toFixed(1)}× in process, ${(lscript / median(lcold)).toFixed(1)}× new process   (target ≥ 10×)`);
+      console.log(`  tlskeeper / floor            ${(ltk / lfl).toFixed(2)}× in process, ${(lcold / lfl).toFixed(2)}× new process   (target ≤ 1.3×)`);
+      console.log(`  script sequential / tlskeeper ${(lscript / ltk).toFixed(1)}× in process, ${(lscript / lcold).toFixed(1)}× new process   (target ≥ 10×)`);
     }
   } finally {
     if (process.env.OCSP_BENCH_KEEP) {
@@ -288,22 +285,10 @@ async function floor(leaves: Leaf[], intermediatePem: string): Promise<number> {
  */
 async function leastClient(leaves: Leaf[], intermediatePem: string, lockDir: string): Promise<number> {
   const urls = await requestUrls(leaves, intermediatePem);
-  let fetching = 0;
-  const waiting: Array<() => void> = [];
-  const fetchSlot = async (url: string): Promise<Buffer> => {
-    if (fetching >= OCSP_CONCURRENCY) await new Promise<void>((r) => waiting.push(r));
-    else fetching++;
-    try {
-      return await get(url);
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else fetching--;
-    }
-  };
+  const fetchSlots = new Semaphore(OCSP_CONCURRENCY);
   const t0 = performance.now();
   await mapWithConcurrency(leaves, OCSP_STEP_CONCURRENCY, (l, i) => withLock(lockDir, `certificate/${l.name}`, async () => {
-    const der = await fetchSlot(urls[i]!);
+    const der = await fetchSlots.run(() => get(urls[i]!));
     const basic = parseOcspResponse(der).basic!;
     if (!verifySignedBytes(basic.tbs, basic.signatureAlgorithm, basic.signature, publicKeyOf(basic.certs[0]!))) throw new Error(`bad signature for ${l.name}`);
     await atomicWriteFile(join(l.dir, 'ocsp-least.der'), der, { mode: 0o644, owner: 'root', group: 'root' });
@@ -399,6 +384,10 @@ function startDelayProxy(rttMs: number, pairs: Array<[number, number]>): Promise
     child.on('exit', (code) => reject(new Error(`delay proxy exited with ${code}`)));
     child.stdout!.once('data', () => resolve(child));
   });
+}
+
+function medianMs(runs: Timed[]): number {
+  return median(runs.map((r) => r.ms));
 }
 
 function median(xs: number[]): number {

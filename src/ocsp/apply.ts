@@ -11,6 +11,7 @@ import { describeError, LockBusyError } from '../errors/index.js';
 import type { JobContext, PlannedStep, ReloadRequest, StepResult } from '../jobs/index.js';
 import { buildOcspRequest, computeCertId, isIssuedBy, type CertificateInfo } from '../pki/index.js';
 import { atomicRemoveFile, atomicWriteFile, resolveOwner, withLock, writeState } from '../store/index.js';
+import { mapWithConcurrency, Semaphore } from '../util/index.js';
 import { fetchIssuerFromAia, fetchOcspResponse } from './fetch.js';
 import { assessStaple, BREAKS_GNUTLS, observedOf, planStaple, type OcspStepDetail } from './plan.js';
 import { readOcspEntry, reobserveOcspEntry, type ObservedOcsp } from './read.js';
@@ -38,24 +39,6 @@ interface ApplyRun {
   issuerFetches: Map<string, Promise<CertificateInfo>>;
   /** At most OCSP_CONCURRENCY network requests at once. */
   fetchSlots: Semaphore;
-}
-
-/** A counting semaphore: `run` waits for one of `limit` slots. */
-class Semaphore {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
 }
 
 export async function applyOcspPlan(outerCtx: JobContext, steps: PlannedStep[]): Promise<StepResult[]> {
@@ -239,19 +222,4 @@ function reloadsOf(cfg: CertificateConfig): ReloadRequest[] {
 
 function result(s: PlannedStep, outcome: StepResult['outcome'], message: string): StepResult {
   return { job: 'ocsp', object: s.object, action: s.action, outcome, message };
-}
-
-/** Run `fn` over `items`, at most `limit` at a time, results in input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= items.length) return;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -15,4 +15,4 @@ export {
   backoffDelayMs, afterFailure, afterSuccess, stateForLeaf, stateObjectId, revocationOf, BACKOFF_FIRST_MS, BACKOFF_MAX_MS, OCSP_STATE_VERSION,
   type OcspRefreshState,
 } from './state.js';
-export { OCSP_CONCURRENCY, OCSP_STEP_CONCURRENCY, mapWithConcurrency } from './apply.js';
+export { OCSP_CONCURRENCY, OCSP_STEP_CONCURRENCY } from './apply.js';

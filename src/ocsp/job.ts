@@ -5,7 +5,8 @@
  * in place.
  */
 import type { Job, JobContext, Plan, PlanOptions, StatusEntry } from '../jobs/index.js';
-import { applyOcspPlan, mapWithConcurrency } from './apply.js';
+import { applyOcspPlan } from './apply.js';
+import { mapWithConcurrency } from '../util/index.js';
 import { planStaple } from './plan.js';
 import { readOcspEntry, type ObservedOcsp } from './read.js';
 import { ocspStatus } from './status.js';

@@ -1,1 +1,2 @@
 export { parseDuration, formatDuration } from './duration.js';
+export { Semaphore, mapWithConcurrency } from './concurrency.js';
