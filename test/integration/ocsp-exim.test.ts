@@ -9,9 +9,16 @@
  * (its inotify watch), so the old, still valid proof is served meanwhile;
  * with the guarded form `${if exists{FILE}{FILE}{}}` the option is expanded,
  * so the file is read for every connection and a new proof is served at once.
+ *
+ * Also measured here, with certbot's live/ layout (certificate and key paths
+ * are symbolic links re-pointed at renewal): with a plain tls_ocsp_file Exim
+ * keeps the old certificate until the staple file changes, and then reloads
+ * certificate, key and proof together; with the guarded form the renewed
+ * certificate is served from the next connection, beside the old proof, so
+ * STARTTLS fails until tlskeeper has written the new one.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -44,6 +51,8 @@ describe('Exim (GnuTLS) serves the staples tlskeeper writes', () => {
   let pki: Awaited<ReturnType<typeof createTestPki>>;
   let ec: LeafFiles;
   let rsa: LeafFiles;
+  /** Renewals in certbot's live/ layout, [first, second], for the plain and the guarded tls_ocsp_file. */
+  const renewals: Record<'plain' | 'guarded', [LeafFiles, LeafFiles]> = {} as never;
   let cfg: string;
   const staple = { ec: '', rsa: '' };
 
@@ -54,7 +63,14 @@ describe('Exim (GnuTLS) serves the staples tlskeeper writes', () => {
     const url = `http://127.0.0.1:${port}`;
     ec = await pki.issueLeaf({ name: 'mail-ec', sans: ['mail.example.test'], ocspUrl: url });
     rsa = await pki.issueLeaf({ name: 'mail-rsa', sans: ['mail.example.test'], ocspUrl: url, keyType: 'rsa' });
+    for (const kind of ['plain', 'guarded'] as const) {
+      renewals[kind] = [
+        await pki.issueLeaf({ name: `live-${kind}-1`, sans: ['mail.example.test'], ocspUrl: url }),
+        await pki.issueLeaf({ name: `live-${kind}-2`, sans: ['mail.example.test'], ocspUrl: url }),
+      ];
+    }
     const signer = await pki.issueOcspSigner({ name: 'OCSP signer' });
+    // Every leaf is issued before the responder starts: it reads index.txt at start.
     responder = await startOcspResponder({
       dir: join(dir, 'responder'), port, indexPath: pki.intermediateIndexPath, caCertPath: pki.intermediateCertPath,
       signerCertPath: signer.certPath, signerKeyPath: signer.keyPath, nextUpdateDays: 4,
@@ -161,6 +177,102 @@ describe('Exim (GnuTLS) serves the staples tlskeeper writes', () => {
     await writeFile(gcfg, `state_dir: ${join(dir, 'state-guarded')}\ncertificates:\n  - {name: mail-ec, cert: ${ec.chainPath}, key: ${ec.keyPath}, ocsp_file: ${guardedStaple}, ocsp_missing_ok: true}\n`);
     const { delays } = await replaceWhileConnecting(guarded, gcfg, guardedStaple, ['ec'], 3, 5_000);
     assert.ok(delays.every((d) => d < 1000), `served on the next connection (${delays.join(', ')} ms)`);
+  });
+
+  /**
+   * certbot's layout: live/<name>/fullchain.pem and privkey.pem are symbolic
+   * links into archive/, re-pointed at each renewal. Returns the live paths
+   * and a function that "renews" to `next` the way certbot does (new files in
+   * archive/, then each link replaced by a rename).
+   */
+  async function certbotLayout(base: string, first: LeafFiles) {
+    const archive = join(base, 'archive');
+    const live = join(base, 'live', 'mail');
+    await mkdir(archive, { recursive: true });
+    await mkdir(live, { recursive: true });
+    let n = 0;
+    const install = async (leaf: LeafFiles): Promise<void> => {
+      n++;
+      await writeFile(join(archive, `fullchain${n}.pem`), leaf.chainPem);
+      await writeFile(join(archive, `privkey${n}.pem`), leaf.keyPem, { mode: 0o600 });
+      for (const name of ['fullchain', 'privkey']) {
+        const tmp = join(live, `.${name}.tmp`);
+        await symlink(`../../archive/${name}${n}.pem`, tmp);
+        await rename(tmp, join(live, `${name}.pem`));
+      }
+    };
+    await install(first);
+    return { cert: join(live, 'fullchain.pem'), key: join(live, 'privkey.pem'), renew: install };
+  }
+
+  /** Probe STARTTLS until `done(probe)` holds; the probes seen on the way. */
+  async function probeUntil(server: EximServer, done: (p: SmtpTlsProbeResult) => boolean, timeoutMs: number): Promise<SmtpTlsProbeResult[]> {
+    const seen: SmtpTlsProbeResult[] = [];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const p = await smtpTlsProbe({ port: server.smtpPort, mode: 'starttls' });
+      seen.push(p);
+      if (done(p)) return seen;
+      assert.ok(Date.now() < deadline, `not reached within ${timeoutMs} ms; last probe:\n${p.stdout.slice(-800)}\n${server.logTail()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Which of `leaves` a probe was served, and which one its stapled proof is for (by serial). */
+  function servedPair(p: SmtpTlsProbeResult, leaves: LeafFiles[]): { cert?: string; proof?: string } {
+    const serial = /Serial Number: (\w+)/.exec(p.ocspResponseText ?? '')?.[1]?.toLowerCase().replace(/^0+/, '');
+    return {
+      cert: leaves.find((l) => l.certPem === p.certPem)?.name,
+      proof: leaves.find((l) => l.serialHex.toLowerCase().replace(/^0+/, '') === serial)?.name,
+    };
+  }
+
+  it("certbot's live/ layout, plain tls_ocsp_file: Exim keeps the old certificate after the links are re-pointed; the proof tlskeeper writes for the new one makes it reload certificate, key and proof together, and no handshake fails (measured)", async () => {
+    const [first, second] = renewals.plain;
+    const layout = await certbotLayout(join(dir, 'le-plain'), first);
+    const file = join(dir, 'le-plain', 'mail.ocsp');
+    const lcfg = join(dir, 'le-plain', 'tlskeeper.yaml');
+    await writeFile(lcfg, `state_dir: ${join(dir, 'le-plain', 'state')}\ncertificates:\n  - {name: mail, cert: ${layout.cert}, key: ${layout.key}, ocsp_file: ${file}}\n`);
+    assert.equal((await tlskeeper(['--config', lcfg, '--json', 'refresh', 'ocsp'])).code, 0);
+    const server = await startExim({ dir: join(dir, 'exim-le-plain'), certPath: layout.cert, keyPath: layout.key, ocspFile: file });
+    try {
+      await layout.renew(second);
+      const probes: SmtpTlsProbeResult[] = [await smtpTlsProbe({ port: server.smtpPort, mode: 'starttls' })];
+      assert.deepEqual(servedPair(probes[0]!, [first, second]), { cert: first.name, proof: first.name }, 'Exim 4.96 does not notice the re-pointed links');
+      const r = await tlskeeper(['--config', lcfg, '--json', 'refresh', 'ocsp']);
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.json<{ results: Array<{ message: string }> }>().results[0]!.message, /^installed a good proof/);
+      probes.push(...await probeUntil(server, (p) => p.certPem === second.certPem, 20_000));
+      const pairs = probes.map((p) => (p.ok ? servedPair(p, [first, second]) : { failed: p.stdout.slice(-300) }));
+      assert.ok(pairs.every((x) => 'cert' in x && x.cert === x.proof), `every handshake served a certificate with its own proof:\n${JSON.stringify(pairs)}`);
+      assert.deepEqual(pairs.at(-1), { cert: second.name, proof: second.name });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("certbot's live/ layout, guarded tls_ocsp_file: the new certificate is served from the next connection, so the old proof breaks STARTTLS until tlskeeper writes the new one (run it in the ACME client's deploy hook)", async () => {
+    const [first, second] = renewals.guarded;
+    const layout = await certbotLayout(join(dir, 'le-guarded'), first);
+    const file = join(dir, 'le-guarded', 'mail.ocsp');
+    const lcfg = join(dir, 'le-guarded', 'tlskeeper.yaml');
+    await writeFile(lcfg, `state_dir: ${join(dir, 'le-guarded', 'state')}\ncertificates:\n  - {name: mail, cert: ${layout.cert}, key: ${layout.key}, ocsp_file: ${file}, ocsp_missing_ok: true}\n`);
+    assert.equal((await tlskeeper(['--config', lcfg, '--json', 'refresh', 'ocsp'])).code, 0);
+    const server = await startExim({ dir: join(dir, 'exim-le-guarded'), certPath: layout.cert, keyPath: layout.key, ocspFile: guard(file) });
+    try {
+      assert.deepEqual(servedPair(await smtpTlsProbe({ port: server.smtpPort, mode: 'starttls' }), [first, second]), { cert: first.name, proof: first.name });
+      await layout.renew(second);
+      const broken = await smtpTlsProbe({ port: server.smtpPort, mode: 'starttls' });
+      assert.equal(broken.ok, false, 'the new certificate with the old proof: GnuTLS refuses the handshake');
+      const st = await tlskeeper(['--config', lcfg, '--json', 'status']);
+      const entry = st.json<{ entries: Array<{ kind: string; severity: string; facts: { fileState: string } }> }>().entries.find((e) => e.kind === 'ocsp')!;
+      assert.deepEqual([entry.severity, entry.facts.fileState], ['CRITICAL', 'other-certificate']);
+      const r = await tlskeeper(['--config', lcfg, '--json', 'refresh', 'ocsp']); // due: the proof is for another certificate
+      assert.equal(r.code, 0, r.stdout);
+      assert.deepEqual(servedPair(await smtpTlsProbe({ port: server.smtpPort, mode: 'starttls' }), [first, second]), { cert: second.name, proof: second.name });
+    } finally {
+      await server.stop();
+    }
   });
 
   it('no OCSP URL and a proof for the previous certificate left in place: STARTTLS fails until tlskeeper removes it (ocsp_missing_ok)', async () => {
