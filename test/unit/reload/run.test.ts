@@ -9,15 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCommand, runReload } from '../../../src/reload/index.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processAlive } from '../../../src/store/index.js';
 
 describe('reload actions', () => {
   let dir: string;
@@ -38,8 +30,8 @@ describe('reload actions', () => {
     assert.equal(r.reason, 'timed out after 300 ms');
     const pids = [Number(await readFile(join(dir, 'sh.pid'), 'utf8')), Number(await readFile(join(dir, 'bg.pid'), 'utf8'))];
     // SIGKILL went to the process group; wait for the kernel to reap them (the orphaned sleep is reaped by init).
-    for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(pids.map(alive), [false, false], 'the shell and its background child are gone');
+    for (let i = 0; i < 100 && pids.some(processAlive); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(pids.map(processAlive), [false, false], 'the shell and its background child are gone');
   });
 
   it('reports a failing or missing command in the outcome, with the tail of its stderr', async () => {
