@@ -38,7 +38,8 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const maxRedirects = req.maxRedirects ?? 3;
   const deadline = Date.now() + req.timeoutMs;
   for (let hop = 0; ; hop++) {
-    const res = await once({ ...req, url, method, ...(body === undefined ? {} : { body }), timeoutMs: Math.max(1, deadline - Date.now()) });
+    // One deadline for all hops; the error names the configured timeout, not what was left of it.
+    const res = await once({ ...req, url, method, ...(body === undefined ? {} : { body }) }, Math.max(1, deadline - Date.now()));
     if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.location) {
       if (hop >= maxRedirects) {
         throw new NetworkError(`${req.what ?? url}: more than ${maxRedirects} redirects`, { code: 'HTTP_TOO_MANY_REDIRECTS', object: req.url, hint: 'point the URL at the final location' });
@@ -55,7 +56,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   }
 }
 
-function once(req: HttpRequest & { url: string; method: string }): Promise<HttpResponse> {
+function once(req: HttpRequest & { url: string; method: string }, remainingMs: number): Promise<HttpResponse> {
   const what = req.what ?? req.url;
   return new Promise((resolve, reject) => {
     let u: URL;
@@ -84,7 +85,7 @@ function once(req: HttpRequest & { url: string; method: string }): Promise<HttpR
     };
     const timer = setTimeout(() => fail(new NetworkError(`${what}: no answer within ${req.timeoutMs} ms`, {
       code: 'HTTP_TIMEOUT', object: req.url, hint: 'the server accepted the connection but did not answer in time; it will be retried',
-    })), req.timeoutMs);
+    })), remainingMs);
     const cleanup = () => {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onOuterAbort);
